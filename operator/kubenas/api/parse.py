@@ -1,0 +1,282 @@
+"""Parse, validate and default NASExperiment manifests.
+
+Every error names the file, the field path, what is wrong and what would be valid, and all
+errors are reported at once so a user fixes a manifest in one pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from kubenas.api.schema import API_VERSION, experiment_spec_schema
+from kubenas.api.types import (
+    Budget,
+    Cell,
+    Constraint,
+    Experiment,
+    Fidelity,
+    Objective,
+    ObjectiveSpec,
+    Parameter,
+    SearchSpaceSpec,
+    StrategySpec,
+    TabularFidelity,
+    TabularSpec,
+)
+from kubenas.api.validate import FieldError, validate
+
+KIND = "NASExperiment"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class ManifestError(ValueError):
+    """A manifest failed validation; `errors` holds one entry per problem."""
+
+    def __init__(self, source: str, errors: list[FieldError]) -> None:
+        self.source = source
+        self.errors = errors
+        lines = [f"{source}: {e}" for e in errors]
+        super().__init__("\n".join(lines))
+
+
+def parse_duration(value: int | str) -> float:
+    """Seconds from an integer or a Go-style duration string (`1h30m`, `90s`)."""
+    if isinstance(value, int):
+        return float(value)
+    parts = _DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"invalid duration {value!r}; use seconds or a form like 90s, 10m, 1h30m")
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def load_file(path: str | Path) -> Experiment:
+    """Read one NASExperiment from a YAML file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ManifestError(source, [FieldError("", f"cannot read file: {exc.strerror}")]) from exc
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ManifestError(source, [FieldError("", f"not valid YAML: {exc}")]) from exc
+    experiments = [d for d in docs if isinstance(d, dict) and d.get("kind") == KIND]
+    if len(experiments) != 1:
+        found = "none" if not experiments else f"{len(experiments)}"
+        raise ManifestError(source, [FieldError(
+            "kind", f"expected exactly one document of kind {KIND}, found {found}")])
+    return parse(experiments[0], source=source)
+
+
+def parse(manifest: Any, *, source: str = "<manifest>") -> Experiment:
+    """Validate a manifest (as loaded from YAML or from the API) and build an Experiment."""
+    errors = _check_envelope(manifest)
+    if errors:
+        raise ManifestError(source, errors)
+    spec, errors = validate(experiment_spec_schema(), manifest["spec"], "spec")
+    if not errors:
+        errors = _semantic_errors(spec)
+    if errors:
+        raise ManifestError(source, errors)
+    meta = manifest.get("metadata", {})
+    return _build(spec, meta["name"], meta.get("namespace", "default"), source)
+
+
+def _check_envelope(manifest: Any) -> list[FieldError]:
+    if not isinstance(manifest, Mapping):
+        return [FieldError("", "a manifest must be a YAML mapping")]
+    errors = []
+    if manifest.get("apiVersion") != API_VERSION:
+        errors.append(FieldError("apiVersion", f"must be {API_VERSION}, got "
+                                               f"{manifest.get('apiVersion')!r}"))
+    if manifest.get("kind") != KIND:
+        errors.append(FieldError("kind", f"must be {KIND}, got {manifest.get('kind')!r}"))
+    meta = manifest.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    if not isinstance(name, str) or not _DNS_LABEL.match(name) or len(name) > 50:
+        errors.append(FieldError("metadata.name", "must be a DNS label of at most 50 characters "
+                                                  "(lowercase letters, digits, '-'), got "
+                                                  f"{name!r}"))
+    if not isinstance(manifest.get("spec"), Mapping):
+        errors.append(FieldError("spec", "required mapping is missing"))
+    return errors
+
+
+def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
+    """Rules that span fields and that CEL cannot state in the CRD schema."""
+    errors: list[FieldError] = []
+    params = spec["searchSpace"]["parameters"]
+    by_name: dict[str, dict[str, Any]] = {}
+    for i, p in enumerate(params):
+        path = f"spec.searchSpace.parameters[{i}]"
+        if p["name"] in by_name:
+            errors.append(FieldError(f"{path}.name", f"duplicate parameter name {p['name']!r}"))
+        by_name[p["name"]] = p
+        if "choice" in p and len({repr(c) for c in p["choice"]}) != len(p["choice"]):
+            errors.append(FieldError(f"{path}.choice", "choices must be distinct"))
+    for i, p in enumerate(params):
+        repeat = p.get("repeat")
+        if isinstance(repeat, str):
+            target = by_name.get(repeat)
+            if target is None or "int" not in target:
+                ints = [n for n, q in by_name.items() if "int" in q] or ["none defined"]
+                errors.append(FieldError(f"spec.searchSpace.parameters[{i}].repeat",
+                                         f"{repeat!r} is not an int parameter; valid: "
+                                         f"an integer, or one of {', '.join(ints)}"))
+            elif target["int"]["min"] < 1:
+                errors.append(FieldError(f"spec.searchSpace.parameters[{i}].repeat",
+                                         f"{repeat!r} must have min >= 1 to set a count"))
+    errors += _cell_errors(spec["searchSpace"], by_name)
+    errors += _strategy_errors(spec, params)
+    errors += _fidelity_errors(spec)
+    for field in ("maxDuration", "trialTimeout"):
+        if field in spec["budget"]:
+            try:
+                parse_duration(spec["budget"][field])
+            except ValueError as exc:
+                errors.append(FieldError(f"spec.budget.{field}", str(exc)))
+    return errors
+
+
+def _cell_errors(space: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> list[FieldError]:
+    cell = space.get("cell")
+    if not cell:
+        return []
+    path = "spec.searchSpace.cell"
+    param = by_name.get(cell["parameter"])
+    edges = cell["nodes"] * (cell["nodes"] - 1) // 2
+    if param is None or "choice" not in param or param.get("repeat") != edges:
+        return [FieldError(f"{path}.parameter", f"must name a choice parameter with repeat: "
+                                                f"{edges} (one op per edge of {cell['nodes']} "
+                                                "nodes)")]
+    errors = []
+    for key in ("zeroOp", "identityOp"):
+        if key in cell and cell[key] not in param["choice"]:
+            errors.append(FieldError(f"{path}.{key}", f"{cell[key]!r} is not among the choices "
+                                                      f"of {cell['parameter']}"))
+    return errors
+
+
+def _strategy_errors(spec: dict[str, Any], params: list[dict[str, Any]]) -> list[FieldError]:
+    strategy = spec["strategy"]
+    if strategy["name"] == "grid":
+        floats = [p["name"] for p in params if "float" in p]
+        if floats:
+            return [FieldError("spec.strategy.name", "grid needs a finite space; float "
+                                                     f"parameters {', '.join(floats)} have no "
+                                                     "grid (use choice or int)")]
+    if strategy["name"] == "nsga2" and not spec["objective"].get("additional"):
+        return [FieldError("spec.strategy.name", "nsga2 needs objective.additional (a second "
+                                                 "objective)")]
+    from kubenas.strategies import settings_errors  # strategies depend on api, not back
+
+    return settings_errors(strategy["name"], strategy.get("settings", {}))
+
+
+def _fidelity_errors(spec: dict[str, Any]) -> list[FieldError]:
+    fid = spec.get("fidelity")
+    errors = []
+    if fid and "levels" in fid:
+        levels = fid["levels"]
+        if any(b <= a for a, b in itertools.pairwise(levels)) or levels[0] <= 0:
+            errors.append(FieldError("spec.fidelity.levels", "must be positive and strictly "
+                                                             f"increasing, got {levels}"))
+    tab = spec.get("tabular")
+    if tab:
+        declared = set(fidelity_levels(fid)) if fid else {float(spec["training"]["epochs"])}
+        for i, f in enumerate(tab["fidelities"]):
+            if float(f["level"]) not in declared:
+                errors.append(FieldError(f"spec.tabular.fidelities[{i}].level",
+                                         f"{f['level']} is not a budget level of this "
+                                         f"experiment; valid: {sorted(declared)}"))
+    return errors
+
+
+def fidelity_levels(fid: dict[str, Any]) -> tuple[float, ...]:
+    """Rung budgets: explicit levels, or min * eta^k below max, then max."""
+    if "levels" in fid:
+        return tuple(float(x) for x in fid["levels"])
+    low, high, eta = float(fid["min"]), float(fid["max"]), int(fid["reductionFactor"])
+    levels = []
+    level = low
+    while level < high * (1 - 1e-9):
+        levels.append(level)
+        level *= eta
+    return (*levels, high)
+
+
+def _build(spec: dict[str, Any], name: str, namespace: str, source: str) -> Experiment:
+    obj = spec["objective"]
+    objective = ObjectiveSpec(
+        primary=Objective(obj["metric"], obj["direction"]),
+        goal=obj.get("goal"),
+        additional=tuple(Objective(o["metric"], o["direction"]) for o in obj.get("additional", [])),
+        constraints=tuple(Constraint(c["metric"], c.get("min"), c.get("max"))
+                          for c in obj.get("constraints", [])),
+    )
+    space = spec["searchSpace"]
+    cell = space.get("cell")
+    budget = spec["budget"]
+    fid = spec.get("fidelity")
+    tab = spec.get("tabular")
+    return Experiment(
+        name=name,
+        namespace=namespace,
+        objective=objective,
+        space=SearchSpaceSpec(
+            family=space["family"],
+            parameters=tuple(_parameter(p) for p in space["parameters"]),
+            cell=Cell(cell["parameter"], cell["nodes"], cell["zeroOp"], cell.get("identityOp"))
+            if cell else None,
+        ),
+        strategy=StrategySpec(spec["strategy"]["name"], spec["strategy"]["seed"],
+                              dict(spec["strategy"].get("settings", {}))),
+        budget=Budget(
+            max_trials=budget["maxTrials"],
+            max_parallel=budget["maxParallelTrials"],
+            max_failed=budget["maxFailedTrials"],
+            max_duration_s=parse_duration(budget["maxDuration"]) if "maxDuration" in budget
+            else None,
+            trial_timeout_s=parse_duration(budget["trialTimeout"]) if "trialTimeout" in budget
+            else None,
+            gpu_aware=budget["gpuAware"],
+        ),
+        fidelity=Fidelity(fid["resource"], fidelity_levels(fid), fid["reductionFactor"])
+        if fid else None,
+        training=spec["training"],
+        trial_template=spec["trialTemplate"],
+        tabular=_tabular(tab) if tab else None,
+        suspend=spec["suspend"],
+        spec=spec,
+        source=source,
+    )
+
+
+def _parameter(p: dict[str, Any]) -> Parameter:
+    if "choice" in p:
+        return Parameter(p["name"], "choice", choices=tuple(p["choice"]), repeat=p.get("repeat"))
+    kind: Literal["int", "float"] = "int" if "int" in p else "float"
+    rng = p[kind]
+    return Parameter(p["name"], kind, low=rng["min"], high=rng["max"], step=rng.get("step", 1),
+                     log=rng.get("log", False), repeat=p.get("repeat"))
+
+
+def _tabular(tab: dict[str, Any]) -> TabularSpec:
+    return TabularSpec(
+        table=tab["table"],
+        key_column=tab["key"]["column"],
+        key_format=tab["key"]["format"],
+        fidelities=tuple(TabularFidelity(float(f["level"]), dict(f["metrics"]), f["costColumn"],
+                                         f["costScale"]) for f in tab["fidelities"]),
+        static_metrics=dict(tab.get("staticMetrics", {})),
+        report_metrics=dict(tab.get("reportMetrics", {})),
+        resume=tab["resume"],
+    )

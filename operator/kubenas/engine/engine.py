@@ -1,0 +1,150 @@
+"""The decision function at the heart of kubenas: (spec, trials, time) -> what to do next.
+
+Every backend (local processes, Kubernetes, tabular benchmark) calls `Engine.decide` with
+the trial records it holds and applies the decision it gets back. The engine does no I/O and
+reads no clock: the same inputs give the same decision, which is what makes an operator
+restart, or a replayed benchmark seed, continue exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kubenas.api.types import Experiment
+from kubenas.engine.trials import Trial, objective_value, rank_key
+from kubenas.space.space import Architecture, SearchSpace
+from kubenas.strategies import SearchContext, make
+
+OutcomePhase = Literal["Succeeded", "Failed"]
+
+
+@dataclass(frozen=True)
+class NewTrial:
+    index: int
+    arch: Architecture
+    budget: float
+    rung: int = 0
+    parent: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    phase: OutcomePhase
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    create: tuple[NewTrial, ...] = ()
+    stop: tuple[tuple[int, str], ...] = field(default=())
+    outcome: Outcome | None = None
+
+
+class Engine:
+    """Decides for one experiment. Cheap to rebuild whenever the spec changes."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+        self.space = SearchSpace(experiment.space)
+        self.strategy = make(experiment.strategy)
+        self._keys: dict[int, str] = {}
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        fid = self.experiment.fidelity
+        return fid.levels if fid else (self.experiment.max_budget,)
+
+    def decide(self, trials: Sequence[Trial], *, elapsed_s: float = 0.0,
+               capacity: int | None = None) -> Decision:
+        """What to do now, given every trial so far (in index order) and the time spent.
+
+        `capacity` caps how many trials may be active (for example the free GPUs).
+        """
+        exp = self.experiment
+        outcome = self._outcome(trials, elapsed_s)
+        if outcome is not None:
+            return Decision(stop=self._stop_active(trials, outcome.reason), outcome=outcome)
+        if exp.suspend:
+            running = tuple((t.index, "Suspended") for t in trials if t.phase == "Running")
+            return Decision(stop=running)
+        create, exhausted = self._fill(list(trials), elapsed_s, capacity)
+        if create or any(t.active for t in trials):
+            return Decision(create=tuple(create))
+        if len(trials) >= exp.budget.max_trials:
+            return Decision(outcome=self._finish(trials, "MaxTrialsReached",
+                                                 f"ran all {exp.budget.max_trials} trials"))
+        if exhausted:
+            return Decision(outcome=self._finish(trials, "SearchSpaceExhausted",
+                                                 "the strategy has no untried architecture"))
+        return Decision()
+
+    def _outcome(self, trials: Sequence[Trial], elapsed_s: float) -> Outcome | None:
+        exp = self.experiment
+        failed = [t for t in trials if t.phase == "Failed"]
+        if len(failed) > exp.budget.max_failed:
+            last = failed[-1]
+            return Outcome("Failed", "MaxFailedTrialsReached",
+                           f"{len(failed)} trials failed, more than budget.maxFailedTrials="
+                           f"{exp.budget.max_failed}; last: trial {last.index} "
+                           f"{last.reason or 'Error'}: {last.message or 'no message'}")
+        best = self.best(trials)
+        value = objective_value(exp, best) if best else None
+        if best is not None and value is not None and exp.objective.goal_reached(value):
+            return self._finish(trials, "GoalReached",
+                                f"trial {best.index} reached {exp.objective.primary.metric}="
+                                f"{value:.4g} (goal {exp.objective.goal})")
+        limit = exp.budget.max_duration_s
+        if limit is not None and elapsed_s >= limit:
+            return self._finish(trials, "MaxDurationReached",
+                                f"search ran {elapsed_s:.0f}s of budget.maxDuration={limit:.0f}s")
+        return None
+
+    def _finish(self, trials: Sequence[Trial], reason: str, message: str) -> Outcome:
+        if self.best(trials) is None:
+            return Outcome("Failed", "NoTrialSucceeded", f"{message}, but no trial succeeded")
+        return Outcome("Succeeded", reason, message)
+
+    @staticmethod
+    def _stop_active(trials: Sequence[Trial], reason: str) -> tuple[tuple[int, str], ...]:
+        return tuple((t.index, reason) for t in trials if t.active)
+
+    def best(self, trials: Sequence[Trial]) -> Trial | None:
+        done = [t for t in trials if objective_value(self.experiment, t) is not None]
+        return min(done, key=lambda t: rank_key(self.experiment, t)) if done else None
+
+    def key(self, trial: Trial) -> str:
+        if trial.index not in self._keys:
+            self._keys[trial.index] = self.space.key(dict(trial.arch))
+        return self._keys[trial.index]
+
+    def _fill(self, trials: list[Trial], elapsed_s: float,
+              capacity: int | None) -> tuple[list[NewTrial], bool]:
+        exp = self.experiment
+        limit = exp.budget.max_parallel if capacity is None else min(exp.budget.max_parallel,
+                                                                     capacity)
+        free = limit - sum(t.active for t in trials)
+        seen = {self.key(t) for t in trials}
+        create: list[NewTrial] = []
+        while free > 0 and len(trials) < exp.budget.max_trials:
+            new = self._next(SearchContext(exp, self.space, trials, len(trials), elapsed_s, seen))
+            if new is None:
+                return create, True
+            create.append(new)
+            trials.append(Trial(new.index, new.arch, new.budget, new.rung, new.parent))
+            seen.add(self.key(trials[-1]))
+            free -= 1
+        return create, False
+
+    def _next(self, ctx: SearchContext) -> NewTrial | None:
+        promotion = self.strategy.promote(ctx)
+        if promotion is not None:
+            parent = ctx.trials[promotion.parent]
+            return NewTrial(ctx.index, dict(parent.arch), self.levels[promotion.rung],
+                            promotion.rung, promotion.parent)
+        arch = self.strategy.propose(ctx)
+        if arch is None:
+            return None
+        return NewTrial(ctx.index, arch, self.levels[0])

@@ -1,0 +1,240 @@
+"""Architectures as plain dicts, and the operations strategies need on them.
+
+An architecture maps each parameter name to a value; a repeated parameter maps to a list.
+Everything here is a pure function of the space and a `numpy.random.Generator`, so that the
+engine stays deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from kubenas.api.types import Parameter, SearchSpaceSpec
+from kubenas.space.cell import cell_key
+
+Architecture = dict[str, Any]
+
+
+class SearchSpace:
+    """Sampling, mutation, enumeration, encoding and identity of architectures."""
+
+    def __init__(self, spec: SearchSpaceSpec) -> None:
+        self.spec = spec
+        self.family = spec.family
+        self.parameters = spec.parameters
+        self._by_name = {p.name: p for p in spec.parameters}
+
+    # -- shape -----------------------------------------------------------------------------
+    def count(self, param: Parameter, arch: Architecture) -> int:
+        """How many values a repeated parameter holds in this architecture."""
+        if isinstance(param.repeat, int):
+            return param.repeat
+        if isinstance(param.repeat, str):
+            return int(arch[param.repeat])
+        return 1
+
+    def max_count(self, param: Parameter) -> int:
+        if isinstance(param.repeat, str):
+            return int(self._by_name[param.repeat].high)
+        return self.count(param, {})
+
+    @property
+    def finite(self) -> bool:
+        return all(p.finite for p in self.parameters)
+
+    @property
+    def size(self) -> float:
+        """Number of distinct encodings (not of distinct networks)."""
+        if not self.finite:
+            return math.inf
+        return float(sum(1 for _ in self.grid()))
+
+    # -- sampling --------------------------------------------------------------------------
+    def sample_value(self, param: Parameter, rng: np.random.Generator) -> Any:
+        if param.kind == "choice":
+            return param.choices[int(rng.integers(len(param.choices)))]
+        if param.kind == "int":
+            steps = (int(param.high) - int(param.low)) // param.step
+            return int(param.low) + param.step * int(rng.integers(steps + 1))
+        if param.log:
+            return float(math.exp(rng.uniform(math.log(param.low), math.log(param.high))))
+        return float(rng.uniform(param.low, param.high))
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        arch: Architecture = {}
+        for p in self._ordered():
+            if p.repeat is None:
+                arch[p.name] = self.sample_value(p, rng)
+            else:
+                arch[p.name] = [self.sample_value(p, rng) for _ in range(self.count(p, arch))]
+        return arch
+
+    def _ordered(self) -> list[Parameter]:
+        """Count-setting parameters first, so repeats know their length."""
+        counts = {p.repeat for p in self.parameters if isinstance(p.repeat, str)}
+        return sorted(self.parameters, key=lambda p: p.name not in counts)
+
+    # -- neighbourhood ---------------------------------------------------------------------
+    def slots(self, arch: Architecture) -> list[tuple[Parameter, int | None]]:
+        """Every place one value can change: (parameter, list index or None)."""
+        out: list[tuple[Parameter, int | None]] = []
+        for p in self.parameters:
+            if p.repeat is None:
+                out.append((p, None))
+            else:
+                out.extend((p, i) for i in range(self.count(p, arch)))
+        return out
+
+    def with_value(self, arch: Architecture, param: Parameter, index: int | None, value: Any,
+                   rng: np.random.Generator) -> Architecture:
+        """A copy of arch with one slot changed; repeats follow a changed count."""
+        new = {k: list(v) if isinstance(v, list) else v for k, v in arch.items()}
+        if index is None:
+            new[param.name] = value
+        else:
+            new[param.name][index] = value
+        for p in self.parameters:
+            if p.repeat == param.name and index is None:
+                values = new[p.name][: int(value)]
+                while len(values) < int(value):
+                    values.append(self.sample_value(p, rng))
+                new[p.name] = values
+        return new
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Change one slot to a different value (a float moves by a Gaussian step)."""
+        slots = self.slots(arch)
+        param, index = slots[int(rng.integers(len(slots)))]
+        current = arch[param.name] if index is None else arch[param.name][index]
+        if param.finite:
+            options = [v for v in param.values() if v != current]
+            if not options:
+                return arch
+            value = options[int(rng.integers(len(options)))]
+        else:
+            value = self._perturb(param, float(current), rng)
+        return self.with_value(arch, param, index, value, rng)
+
+    def _perturb(self, param: Parameter, current: float, rng: np.random.Generator) -> float:
+        if param.log:
+            span = math.log(param.high) - math.log(param.low)
+            value = math.exp(math.log(current) + rng.normal(0, 0.2 * span))
+        else:
+            value = current + rng.normal(0, 0.2 * (param.high - param.low))
+        return float(min(max(value, param.low), param.high))
+
+    def neighbours(self, arch: Architecture, rng: np.random.Generator) -> list[Architecture]:
+        """All one-slot changes of a finite architecture, in a fixed order."""
+        out: list[Architecture] = []
+        for param, index in self.slots(arch):
+            current = arch[param.name] if index is None else arch[param.name][index]
+            values = param.values() if param.finite else (
+                self._perturb(param, current, rng) for _ in range(4))
+            out.extend(self.with_value(arch, param, index, v, rng)
+                       for v in values if v != current)
+        return out
+
+    def crossover(self, a: Architecture, b: Architecture,
+                  rng: np.random.Generator) -> Architecture:
+        """Uniform crossover; a count parameter carries its repeats with it."""
+        child: Architecture = {}
+        for p in self._ordered():
+            if p.repeat is None:
+                child[p.name] = self._pick(p, [a[p.name], b[p.name]], rng)
+                continue
+            parents = (a[p.name], b[p.name])
+            child[p.name] = [self._pick(p, [v[i] for v in parents if i < len(v)], rng)
+                             for i in range(self.count(p, child))]
+        return child
+
+    def _pick(self, param: Parameter, candidates: list[Any], rng: np.random.Generator) -> Any:
+        if not candidates:
+            return self.sample_value(param, rng)
+        return candidates[int(rng.integers(len(candidates)))]
+
+    def grid(self) -> Iterator[Architecture]:
+        """Every architecture of a finite space, in a fixed order."""
+        fixed = [p for p in self.parameters if not isinstance(p.repeat, str)]
+        dependent = [p for p in self.parameters if isinstance(p.repeat, str)]
+        axes = [self._axis(p, p.repeat if isinstance(p.repeat, int) else None) for p in fixed]
+        for combo in itertools.product(*axes):
+            base = {p.name: v for p, v in zip(fixed, combo, strict=True)}
+            dep_axes = [self._axis(p, int(base[str(p.repeat)])) for p in dependent]
+            for rest in itertools.product(*dep_axes):
+                arch = dict(base)
+                arch.update({p.name: v for p, v in zip(dependent, rest, strict=True)})
+                yield {p.name: arch[p.name] for p in self.parameters}
+
+    @staticmethod
+    def _axis(param: Parameter, repeat: int | None) -> list[Any]:
+        values = param.values()
+        if repeat is None:
+            return list(values)
+        return [list(v) for v in itertools.product(values, repeat=repeat)]
+
+    # -- identity and encoding -------------------------------------------------------------
+    def key(self, arch: Architecture) -> str:
+        """A stable identity string; equal for encodings of the same network."""
+        arch = {p.name: arch[p.name] for p in self.parameters}
+        cell = self.spec.cell
+        if cell is not None:
+            arch[cell.parameter] = cell_key(arch[cell.parameter], cell)
+        return json.dumps(arch, sort_keys=True, separators=(",", ":"))
+
+    def encode(self, arch: Architecture) -> np.ndarray:
+        """A fixed-length feature vector: one-hot for choices, [0, 1] for ranges.
+
+        Repeats are padded to their largest count with zeros, so that architectures of
+        different depths share one feature space.
+        """
+        feats: list[float] = []
+        for p in self.parameters:
+            values = arch[p.name] if p.repeat is not None else [arch[p.name]]
+            for i in range(self.max_count(p)):
+                feats.extend(self._encode_value(p, values[i]) if i < len(values)
+                             else [0.0] * self._width(p))
+        return np.asarray(feats, dtype=np.float64)
+
+    @staticmethod
+    def _width(p: Parameter) -> int:
+        return len(p.choices) if p.kind == "choice" else 1
+
+    @staticmethod
+    def _encode_value(p: Parameter, value: Any) -> list[float]:
+        if p.kind == "choice":
+            return [1.0 if c == value else 0.0 for c in p.choices]
+        if p.log:
+            return [(math.log(value) - math.log(p.low)) / max(math.log(p.high / p.low), 1e-12)]
+        return [(float(value) - p.low) / max(p.high - p.low, 1e-12)]
+
+    def validate(self, arch: Architecture) -> list[str]:
+        """Problems that make arch not a member of this space (empty when it is)."""
+        problems = [f"missing parameter {p.name}" for p in self.parameters if p.name not in arch]
+        problems += [f"unknown parameter {k}" for k in arch if k not in self._by_name]
+        if problems:
+            return problems
+        for p in self.parameters:
+            values = arch[p.name] if p.repeat is not None else [arch[p.name]]
+            if p.repeat is not None and (not isinstance(values, list)
+                                         or len(values) != self.count(p, arch)):
+                problems.append(f"{p.name} must be a list of {self.count(p, arch)} values")
+                continue
+            problems += [f"{p.name}: {v!r} is not allowed" for v in values
+                         if not _member(p, v)]
+        return problems
+
+
+def _member(p: Parameter, value: Any) -> bool:
+    if p.kind == "choice":
+        return value in p.choices
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if p.kind == "int" and (not float(value).is_integer() or (int(value) - p.low) % p.step):
+        return False
+    return p.low <= value <= p.high

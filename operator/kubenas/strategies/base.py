@@ -1,0 +1,131 @@
+"""The interface every search strategy implements, and what it is given.
+
+A strategy is a pure function of its context: the search space, the trial history and a
+generator seeded from (experiment seed, trial index). It keeps no state between calls that
+it could not rebuild from the history, so an operator that restarts, or a second replica,
+proposes exactly what the first would have.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+
+from kubenas.api.schema import Schema
+from kubenas.api.types import Experiment, ObjectiveSpec
+from kubenas.engine.asha import asha_promotion
+from kubenas.engine.trials import Trial, objective_value
+from kubenas.space.space import Architecture, SearchSpace
+
+MAX_ATTEMPTS = 200
+EXHAUSTIVE_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Run the architecture of trial `parent` again at rung `rung`, resuming from it."""
+
+    parent: int
+    rung: int
+
+
+@dataclass
+class SearchContext:
+    """Everything a strategy may look at to propose trial `index`."""
+
+    experiment: Experiment
+    space: SearchSpace
+    trials: Sequence[Trial]
+    index: int
+    elapsed_s: float = 0.0
+    seen_keys: set[str] = field(default_factory=set)
+
+    @property
+    def objective(self) -> ObjectiveSpec:
+        return self.experiment.objective
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.experiment.strategy.settings
+
+    @cached_property
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.experiment.strategy.seed, self.index])
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        fid = self.experiment.fidelity
+        return fid.levels if fid else (self.experiment.max_budget,)
+
+    def value(self, trial: Trial) -> float | None:
+        """The trial's primary objective turned so that larger is better (None if unknown).
+
+        An infeasible trial (outside objective.constraints) scores below every feasible one.
+        """
+        raw = objective_value(self.experiment, trial)
+        if raw is None:
+            return None
+        score = self.objective.primary.score(raw)
+        return score if self.objective.feasible(dict(trial.metrics)) else score - 1e9
+
+    def completed(self, rung: int | None = 0) -> list[tuple[Trial, float]]:
+        """Succeeded trials (at one rung, or all rungs with None) in index order, with values."""
+        out = []
+        for t in self.trials:
+            v = self.value(t)
+            if v is not None and (rung is None or t.rung == rung):
+                out.append((t, v))
+        return out
+
+    def key(self, arch: Architecture) -> str:
+        return self.space.key(arch)
+
+    def seen(self, arch: Architecture) -> bool:
+        return self.key(arch) in self.seen_keys
+
+    def fresh(self, candidate: Callable[[], Architecture]) -> Architecture | None:
+        """The first candidate not yet tried; falls back to any untried architecture.
+
+        None means every architecture of a finite space has been tried.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            arch = candidate()
+            if not self.seen(arch):
+                return arch
+        return self.any_unseen()
+
+    def any_unseen(self) -> Architecture | None:
+        if not self.space.finite or self.space.size > EXHAUSTIVE_LIMIT:
+            for _ in range(MAX_ATTEMPTS):
+                arch = self.space.sample(self.rng)
+                if not self.seen(arch):
+                    return arch
+            return None
+        unseen = [a for a in self.space.grid() if not self.seen(a)]
+        return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
+
+
+class Strategy(ABC):
+    """Proposes architectures; may also decide promotions to larger budgets."""
+
+    name: ClassVar[str]
+    settings_schema: ClassVar[dict[str, Schema]] = {}
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+
+    def setting(self, name: str) -> Any:
+        return self.settings.get(name, self.settings_schema[name].get("default"))
+
+    @abstractmethod
+    def propose(self, ctx: SearchContext) -> Architecture | None:
+        """A new architecture for trial ctx.index, or None when the strategy has no more."""
+
+    def promote(self, ctx: SearchContext) -> Promotion | None:
+        """A promotion to make instead of a new architecture; the default is ASHA."""
+        return asha_promotion(ctx)
