@@ -111,31 +111,17 @@ def _check_envelope(manifest: Any) -> list[FieldError]:
 
 
 def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
-    """Rules that span fields and that CEL cannot state in the CRD schema."""
+    """Checks the CRD leaves to the operator: they need Python, not CEL, to say precisely
+    what is wrong."""
     errors: list[FieldError] = []
-    params = spec["searchSpace"]["parameters"]
-    by_name: dict[str, dict[str, Any]] = {}
-    for i, p in enumerate(params):
-        path = f"spec.searchSpace.parameters[{i}]"
-        if p["name"] in by_name:
-            errors.append(FieldError(f"{path}.name", f"duplicate parameter name {p['name']!r}"))
-        by_name[p["name"]] = p
+    for i, p in enumerate(spec["searchSpace"]["parameters"]):
         if "choice" in p and len({repr(c) for c in p["choice"]}) != len(p["choice"]):
-            errors.append(FieldError(f"{path}.choice", "choices must be distinct"))
-    for i, p in enumerate(params):
-        repeat = p.get("repeat")
-        if isinstance(repeat, str):
-            target = by_name.get(repeat)
-            if target is None or "int" not in target:
-                ints = [n for n, q in by_name.items() if "int" in q] or ["none defined"]
-                errors.append(FieldError(f"spec.searchSpace.parameters[{i}].repeat",
-                                         f"{repeat!r} is not an int parameter; valid: "
-                                         f"an integer, or one of {', '.join(ints)}"))
-            elif target["int"]["min"] < 1:
-                errors.append(FieldError(f"spec.searchSpace.parameters[{i}].repeat",
-                                         f"{repeat!r} must have min >= 1 to set a count"))
-    errors += _cell_errors(spec["searchSpace"], by_name)
-    errors += _strategy_errors(spec, params)
+            errors.append(FieldError(f"spec.searchSpace.parameters[{i}].choice",
+                                     "choices must be distinct"))
+    strategy = spec["strategy"]
+    from kubenas.strategies import settings_errors  # strategies depend on api, not back
+
+    errors += settings_errors(strategy["name"], strategy.get("settings", {}))
     errors += _fidelity_errors(spec)
     for field in ("maxDuration", "trialTimeout"):
         if field in spec["budget"]:
@@ -144,41 +130,6 @@ def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
             except ValueError as exc:
                 errors.append(FieldError(f"spec.budget.{field}", str(exc)))
     return errors
-
-
-def _cell_errors(space: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> list[FieldError]:
-    cell = space.get("cell")
-    if not cell:
-        return []
-    path = "spec.searchSpace.cell"
-    param = by_name.get(cell["parameter"])
-    edges = cell["nodes"] * (cell["nodes"] - 1) // 2
-    if param is None or "choice" not in param or param.get("repeat") != edges:
-        return [FieldError(f"{path}.parameter", f"must name a choice parameter with repeat: "
-                                                f"{edges} (one op per edge of {cell['nodes']} "
-                                                "nodes)")]
-    errors = []
-    for key in ("zeroOp", "identityOp"):
-        if key in cell and cell[key] not in param["choice"]:
-            errors.append(FieldError(f"{path}.{key}", f"{cell[key]!r} is not among the choices "
-                                                      f"of {cell['parameter']}"))
-    return errors
-
-
-def _strategy_errors(spec: dict[str, Any], params: list[dict[str, Any]]) -> list[FieldError]:
-    strategy = spec["strategy"]
-    if strategy["name"] == "grid":
-        floats = [p["name"] for p in params if "float" in p]
-        if floats:
-            return [FieldError("spec.strategy.name", "grid needs a finite space; float "
-                                                     f"parameters {', '.join(floats)} have no "
-                                                     "grid (use choice or int)")]
-    if strategy["name"] == "nsga2" and not spec["objective"].get("additional"):
-        return [FieldError("spec.strategy.name", "nsga2 needs objective.additional (a second "
-                                                 "objective)")]
-    from kubenas.strategies import settings_errors  # strategies depend on api, not back
-
-    return settings_errors(strategy["name"], strategy.get("settings", {}))
 
 
 def _fidelity_errors(spec: dict[str, Any]) -> list[FieldError]:
@@ -197,6 +148,21 @@ def _fidelity_errors(spec: dict[str, Any]) -> list[FieldError]:
                 errors.append(FieldError(f"spec.tabular.fidelities[{i}].level",
                                          f"{f['level']} is not a budget level of this "
                                          f"experiment; valid: {sorted(declared)}"))
+        errors += _judge_errors(spec["objective"], tab)
+    return errors
+
+
+def _judge_errors(objective: dict[str, Any], tab: dict[str, Any]) -> list[FieldError]:
+    metrics = [objective["metric"], *(o["metric"] for o in objective.get("additional", []))]
+    reports = tab.get("reportMetrics", {})
+    errors = []
+    for field in ("judge", "reference"):
+        errors += [FieldError(f"spec.tabular.{field}.{m}", f"{m!r} is not an objective metric; "
+                                                            f"valid: {', '.join(metrics)}")
+                   for m in tab.get(field, {}) if m not in metrics]
+    errors += [FieldError(f"spec.tabular.judge.{m}", f"{r!r} is not in reportMetrics; valid: "
+                                                      f"{', '.join(reports) or 'none'}")
+               for m, r in tab.get("judge", {}).items() if r not in reports]
     return errors
 
 
@@ -279,4 +245,6 @@ def _tabular(tab: dict[str, Any]) -> TabularSpec:
         static_metrics=dict(tab.get("staticMetrics", {})),
         report_metrics=dict(tab.get("reportMetrics", {})),
         resume=tab["resume"],
+        judge=dict(tab.get("judge", {})),
+        reference={k: float(v) for k, v in tab.get("reference", {}).items()},
     )

@@ -62,9 +62,12 @@ def duration(description: str, *, default: str | None = None) -> Schema:
 
 
 def array(description: str, items: Schema, *, min_items: int | None = None,
-          max_items: int | None = None, list_type: str | None = None) -> Schema:
+          max_items: int | None = None, map_key: str | None = None) -> Schema:
+    """A list; with `map_key` it is a map keyed by that field, so duplicate keys are invalid."""
+    extra = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [map_key]} \
+        if map_key else {}
     return _with({"type": "array", "items": items}, description, minItems=min_items,
-                 maxItems=max_items, **{"x-kubernetes-list-type": list_type})
+                 maxItems=max_items, **extra)
 
 
 def obj(description: str, properties: dict[str, Schema], *, required: tuple[str, ...] = (),
@@ -157,7 +160,8 @@ def parameter_schema() -> Schema:
         "name": string("Name the trainer receives the value under.", pattern=NAME_PATTERN,
                        max_length=63),
         "choice": array("Categorical values to choose from.",
-                        any_value("A value: string, number or boolean."), min_items=1),
+                        any_value("A value: string, number or boolean."), min_items=1,
+                        max_items=256),
         "int": _range("int", {"type": "integer"}),
         "float": _range("float", {"type": "number"}),
         "repeat": _with({"x-kubernetes-int-or-string": True},
@@ -177,18 +181,30 @@ def search_space_schema() -> Schema:
         "family": string("Model builder the trainer uses. " + FAMILIES_NOTE,
                          pattern=NAME_PATTERN),
         "parameters": array("The searchable parameters.", parameter_schema(), min_items=1,
-                            max_items=64),
+                            max_items=64, map_key="name"),
         "cell": obj("Declares the parameters as the edges of a DAG cell, so that encodings that "
                     "build the same network are searched once.", {
             "parameter": string("The repeated choice parameter that lists the edge operations.",
-                                pattern=NAME_PATTERN),
+                                pattern=NAME_PATTERN, max_length=63),
             "nodes": integer("Number of nodes; edges are listed as (1<-0), (2<-0), (2<-1), "
                              "(3<-0), ...", minimum=2, maximum=12),
-            "zeroOp": string("The operation that removes an edge (e.g. none).", min_length=1),
-            "identityOp": string("The operation that passes its input through (e.g. skip).",
-                                 min_length=1),
+            "zeroOp": any_value("The operation that removes an edge (e.g. none)."),
+            "identityOp": any_value("The operation that passes its input through (e.g. skip)."),
         }, required=("parameter", "nodes", "zeroOp")),
-    }, required=("family", "parameters"))
+    }, required=("family", "parameters"), rules=[
+        rule("self.parameters.all(p, !has(p.repeat) || type(p.repeat) == int || "
+             "self.parameters.exists(q, q.name == p.repeat && has(q.int) && q.int.min >= 1))",
+             "repeat must be a count, or the name of an int parameter with min >= 1",
+             field_path=".parameters"),
+        rule("!has(self.cell) || self.parameters.exists(p, p.name == self.cell.parameter && "
+             "has(p.choice) && has(p.repeat) && type(p.repeat) == int && "
+             "p.repeat == self.cell.nodes * (self.cell.nodes - 1) / 2 && "
+             "p.choice.exists(c, c == self.cell.zeroOp) && "
+             "(!has(self.cell.identityOp) || p.choice.exists(c, c == self.cell.identityOp)))",
+             "cell.parameter must name a choice parameter repeated once per edge "
+             "(nodes*(nodes-1)/2) whose choices include zeroOp and identityOp",
+             field_path=".cell"),
+    ])
 
 
 def strategy_schema() -> Schema:
@@ -305,6 +321,13 @@ def tabular_schema() -> Schema:
                                     "only, never shown to the search (e.g. test accuracy)."),
         "resume": boolean("A promoted trial pays only the extra budget (resumes from its "
                           "checkpoint).", default=True),
+        "judge": string_map("Objective metric -> report metric the benchmark scores the "
+                            "returned result on (e.g. val_accuracy -> test_accuracy). An "
+                            "objective not listed is scored on its own static metric."),
+        "reference": _with({"type": "object", "additionalProperties": {"type": "number"}},
+                           "Hypervolume reference point: objective metric -> value, in the "
+                           "units it is scored in. An objective not listed uses its worst "
+                           "value in the table."),
     }, required=("table", "key", "fidelities"))
 
 
@@ -320,7 +343,14 @@ def experiment_spec_schema() -> Schema:
         "tabular": tabular_schema(),
         "suspend": boolean("Stop running trials and start no new ones until set back to false.",
                            default=False),
-    }, required=("objective", "searchSpace"))
+    }, required=("objective", "searchSpace"), rules=[
+        rule("self.strategy.name != 'grid' || self.searchSpace.parameters.all(p, !has(p.float))",
+             "grid needs a finite space: replace float parameters by choice or int",
+             field_path=".strategy.name"),
+        rule("self.strategy.name != 'nsga2' || has(self.objective.additional)",
+             "nsga2 needs a second objective in objective.additional",
+             field_path=".strategy.name"),
+    ])
 
 
 def immutability_rules() -> list[dict[str, str]]:

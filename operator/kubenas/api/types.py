@@ -164,6 +164,8 @@ class TabularSpec:
     static_metrics: dict[str, str] = field(default_factory=dict)
     report_metrics: dict[str, str] = field(default_factory=dict)
     resume: bool = True
+    judge: dict[str, str] = field(default_factory=dict)
+    reference: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

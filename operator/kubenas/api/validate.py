@@ -138,8 +138,16 @@ class _Validator:
             self.fail(path, f"must have at least {schema['minItems']} item(s), got {len(value)}")
         if "maxItems" in schema and len(value) > schema["maxItems"]:
             self.fail(path, f"must have at most {schema['maxItems']} items, got {len(value)}")
+        keys = schema.get("x-kubernetes-list-map-keys", [])
+        seen: set[str] = set()
         for index, item in enumerate(value):
             self.check(schema["items"], item, _join(path, index))
+            if keys and isinstance(item, dict):
+                key = repr([item.get(k) for k in keys])
+                if key in seen:
+                    self.fail(_join(path, index), f"duplicate entry with "
+                                                  f"{', '.join(keys)} {key[1:-1]}")
+                seen.add(key)
 
     def _rules(self, schema: Schema, value: Any, path: str) -> None:
         for spec in schema.get("x-kubernetes-validations", []):

@@ -51,6 +51,8 @@ class Engine:
         self.space = SearchSpace(experiment.space)
         self.strategy = make(experiment.strategy)
         self._keys: dict[int, str] = {}
+        self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int]]] = {}
+        self._values: dict[int, tuple[Trial, float | None]] = {}
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -112,8 +114,16 @@ class Engine:
         return tuple((t.index, reason) for t in trials if t.active)
 
     def best(self, trials: Sequence[Trial]) -> Trial | None:
-        done = [t for t in trials if objective_value(self.experiment, t) is not None]
-        return min(done, key=lambda t: rank_key(self.experiment, t)) if done else None
+        done = [t for t in trials if t.phase == "Succeeded"
+                and objective_value(self.experiment, t) is not None]
+        return min(done, key=self._rank) if done else None
+
+    def _rank(self, trial: Trial) -> tuple[int, int, float, int]:
+        """rank_key, remembered per trial record (records are immutable, so identity holds)."""
+        known = self._ranks.get(trial.index)
+        if known is None or known[0] is not trial:
+            known = self._ranks[trial.index] = (trial, rank_key(self.experiment, trial))
+        return known[1]
 
     def key(self, trial: Trial) -> str:
         if trial.index not in self._keys:
@@ -129,7 +139,8 @@ class Engine:
         seen = {self.key(t) for t in trials}
         create: list[NewTrial] = []
         while free > 0 and len(trials) < exp.budget.max_trials:
-            new = self._next(SearchContext(exp, self.space, trials, len(trials), elapsed_s, seen))
+            new = self._next(SearchContext(exp, self.space, trials, len(trials), elapsed_s, seen,
+                                           self._values))
             if new is None:
                 return create, True
             create.append(new)

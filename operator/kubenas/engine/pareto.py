@@ -13,14 +13,18 @@ def dominates(a: Point, b: Point) -> bool:
 
 
 def front(points: Sequence[Point]) -> list[int]:
-    """Indices of the non-dominated points, in input order (duplicates kept once)."""
-    out: list[int] = []
-    for i, p in enumerate(points):
-        if any(dominates(q, p) or (tuple(q) == tuple(p) and j < i)
-               for j, q in enumerate(points) if j != i):
-            continue
-        out.append(i)
-    return out
+    """Indices of the non-dominated points, in input order (duplicates kept once).
+
+    Visiting points in decreasing lexicographic order means a point can only be dominated
+    by one visited before it, and by transitivity by one already kept: O(n * front size).
+    """
+    order = sorted(range(len(points)), key=lambda i: (tuple(-x for x in points[i]), i))
+    kept: list[int] = []
+    for i in order:
+        p = tuple(points[i])
+        if not any(dominates(points[j], p) or tuple(points[j]) == p for j in kept):
+            kept.append(i)
+    return sorted(kept)
 
 
 def hypervolume_2d(points: Sequence[Point], reference: Point) -> float:

@@ -1,0 +1,80 @@
+"""What a finished local run leaves behind: result.json, progress.png and the best model.
+
+`result.json` mirrors the NASExperiment status the operator writes, so tools can read
+either the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubenas.api.types import Experiment
+from kubenas.backends.local.processes import trial_dir
+from kubenas.engine.engine import Outcome
+from kubenas.engine.status import summarize
+from kubenas.engine.trials import Trial, objective_value
+
+
+def status(exp: Experiment, trials: list[Trial], outcome: Outcome, *, started: datetime,
+           finished: datetime) -> dict[str, Any]:
+    summary = summarize(exp, trials)
+    done = sum(t.phase in ("Succeeded", "Failed", "Stopped") for t in trials)
+    out: dict[str, Any] = {
+        "phase": outcome.phase, "reason": outcome.reason, "message": outcome.message,
+        "startTime": _iso(started), "completionTime": _iso(finished),
+        "progress": f"{done}/{exp.budget.max_trials}",
+        **summary,
+    }
+    best = summary.get("bestTrial")
+    if best:
+        out["bestValue"] = best["metrics"].get(exp.objective.primary.metric)
+    return out
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write(run_dir: Path, exp: Experiment, trials: list[Trial], result: dict[str, Any]) -> None:
+    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_progress(exp, trials, run_dir / "progress.png")
+    best = result.get("bestTrial")
+    if best:
+        index = next(t.index for t in trials if f"{exp.name}-{t.index}" == best["name"])
+        model = trial_dir(run_dir, exp, index) / "model"
+        target = run_dir / "best-model"
+        shutil.rmtree(target, ignore_errors=True)
+        if model.is_dir():
+            shutil.copytree(model, target)
+
+
+def plot_progress(exp: Experiment, trials: list[Trial], path: Path) -> None:
+    """The objective of each finished trial in order, with the best so far."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objective = exp.objective.primary
+    points = [(t.index, v) for t in trials if (v := objective_value(exp, t)) is not None]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    if points:
+        xs, ys = zip(*points, strict=True)
+        best, running = [], None
+        for y in ys:
+            running = y if running is None or objective.better(y, running) else running
+            best.append(running)
+        ax.scatter(xs, ys, s=18, alpha=0.6, label="trial")
+        ax.step(xs, best, where="post", color="C3", label="best so far")
+        ax.legend(loc="lower right" if objective.direction == "maximize" else "upper right")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective.metric)
+    ax.set_title(f"{exp.name}: {objective.direction} {objective.metric}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
