@@ -16,7 +16,7 @@ GROUP = "kubenas.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bananas", "nsga2", "local")
+STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bo", "nsga2")
 FAMILIES_NOTE = "Built-in trainer families: macro_cnn, nb201. A custom trainer may accept others."
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -152,7 +152,8 @@ def _range(kind: str, item: Schema) -> Schema:
     rules = [rule("self.min <= self.max", "min must be <= max")]
     if kind == "float":
         rules.append(rule("!self.log || self.min > 0.0", "log scale needs min > 0"))
-    return obj(f"A {kind} range.", props, required=("min", "max"), rules=rules)
+    article = "An" if kind == "int" else "A"
+    return obj(f"{article} {kind} range.", props, required=("min", "max"), rules=rules)
 
 
 def parameter_schema() -> Schema:

@@ -60,3 +60,10 @@ def test_several_errors_are_reported_at_once() -> None:
     text = str(caught.value)
     assert "x.yaml: spec.budget.maxTrials" in text
     assert "x.yaml: spec.budget.maxParallelTrials" in text
+
+
+def test_reference_docs_are_generated_from_the_schema() -> None:
+    from kubenas.api.reference import TARGET, render
+
+    path = Path(__file__).parents[3] / TARGET
+    assert path.read_text() == render(), "run: python -m kubenas.api.reference"
