@@ -58,8 +58,8 @@ def condition_schema() -> Schema:
 
 def conditions_schema() -> Schema:
     schema = array("Standard conditions, one per type (kstatus-compatible: Ready, Reconciling, "
-                   "Stalled).", condition_schema(), max_items=8, list_type="map")
-    schema["x-kubernetes-list-map-keys"] = ["type"]
+                   "Stalled).", condition_schema(), max_items=8)
+    schema.update({"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]})
     return schema
 
 

@@ -1,0 +1,174 @@
+"""The Helm chart lints strictly and renders least-privilege, restricted-PSS objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import CHART, NAMESPACE, RENDERINGS, REPO, objects, render, run, tool
+
+Objects = list[dict[str, Any]]
+WORKLOAD_VERBS = {
+    ("kubenas.io", "nasexperiments"): {"get", "list", "watch", "patch"},
+    ("kubenas.io", "nasexperiments/status"): {"get", "patch", "update"},
+    ("kubenas.io", "nastrials"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("kubenas.io", "nastrials/status"): {"get", "patch", "update"},
+    ("kubenas.io", "nasexperiments/finalizers"): {"update"},
+    ("kubenas.io", "nastrials/finalizers"): {"update"},
+    ("", "pods"): {"get", "list", "watch", "create", "delete"},
+    ("", "events"): {"create", "patch"},
+    ("events.k8s.io", "events"): {"create", "patch"},
+}
+CLUSTER_READ = {("", "nodes"): {"get", "list", "watch"},
+                ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
+
+
+def kinds(objs: Objects, kind: str) -> Objects:
+    return [o for o in objs if o["kind"] == kind]
+
+
+def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def test_lint_strict() -> None:
+    for args in RENDERINGS.values():  # lint has no --api-versions; keep the --set pairs
+        pairs = zip(args[::2], args[1::2], strict=True)
+        sets = [part for flag, value in pairs if flag == "--set" for part in (flag, value)]
+        run(tool("helm"), "lint", "--strict", str(CHART), *sets)
+
+
+def test_schema_rejects_unknown_values() -> None:
+    result = run(tool("helm"), "template", "x", str(CHART), "--set", "bogus=1", check=False)
+    assert result.returncode != 0 and "bogus" in result.stderr
+    result = run(tool("helm"), "template", "x", str(CHART), "--set", "metrics.mode=pull",
+                 check=False)
+    assert result.returncode != 0
+
+
+def test_chart_crds_are_the_generated_ones() -> None:
+    chart = {p.name: p.read_bytes() for p in (CHART / "crds").iterdir()}
+    assert chart == {p.name: p.read_bytes() for p in (REPO / "crds").iterdir()}
+
+
+def test_deployment_is_restricted(rendered: dict[str, Objects]) -> None:
+    for objs in rendered.values():
+        (deployment,) = kinds(objs, "Deployment")
+        spec = deployment["spec"]
+        assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+        pod = spec["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is True
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        (container,) = pod["containers"]
+        sc = container["securityContext"]
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
+        assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert any(v["name"] == "tmp" and "emptyDir" in v for v in pod["volumes"])
+        assert container["resources"]["limits"] and container["resources"]["requests"]
+        for probe in ("livenessProbe", "readinessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert {"name": "http", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+        assert container["command"] == ["kubenas"]
+        args = container["args"]
+        assert args[0] == "operator"
+        assert args[args.index("--trainer-image") + 1] == "ghcr.io/kubenas/trainer:0.1.0"
+        assert args[args.index("--prometheus-url") + 1].startswith("http")
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["KUBENAS_METRICS_MODE"] == "prometheus"
+
+
+def test_namespaces_arg_only_when_namespaced(rendered: dict[str, Objects]) -> None:
+    def args(name: str) -> list[str]:
+        (deployment,) = kinds(rendered[name], "Deployment")
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        return list(container["args"])
+
+    assert "--namespaces" not in args("cluster-wide")
+    namespaced = args("namespaced")
+    assert namespaced[namespaced.index("--namespaces") + 1] == "team-a,team-b"
+
+
+def test_only_the_operator_mounts_a_token(rendered: dict[str, Objects]) -> None:
+    (account,) = kinds(rendered["cluster-wide"], "ServiceAccount")
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_rbac_cluster_wide(rendered: dict[str, Objects]) -> None:
+    objs = rendered["cluster-wide"]
+    assert not kinds(objs, "Role") and not kinds(objs, "RoleBinding")
+    roles = {r["metadata"]["name"]: grants(r) for r in kinds(objs, "ClusterRole")}
+    assert roles == {"kubenas": WORKLOAD_VERBS, "kubenas-cluster": CLUSTER_READ}
+    bindings = kinds(objs, "ClusterRoleBinding")
+    assert {b["roleRef"]["name"] for b in bindings} == set(roles)
+    for binding in bindings:
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kubenas",
+                                        "namespace": NAMESPACE}]
+
+
+def test_rbac_namespaced(rendered: dict[str, Objects]) -> None:
+    objs = rendered["namespaced"]
+    (cluster_role,) = kinds(objs, "ClusterRole")
+    assert grants(cluster_role) == CLUSTER_READ
+    roles = kinds(objs, "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    assert all(grants(r) == WORKLOAD_VERBS for r in roles)
+    assert sorted(b["metadata"]["namespace"] for b in kinds(objs, "RoleBinding")) == [
+        "team-a", "team-b"]
+
+
+def test_no_wildcards(rendered: dict[str, Objects]) -> None:
+    for objs in rendered.values():
+        for role in kinds(objs, "ClusterRole") + kinds(objs, "Role"):
+            for rule in role["rules"]:
+                values = rule["apiGroups"] + rule["resources"] + rule["verbs"]
+                assert "*" not in values, role["metadata"]["name"]
+                assert "secrets" not in rule["resources"]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("cluster-wide", set()), ("monitors-without-crds", set()),
+    ("monitors-on", {"PodMonitor", "ServiceMonitor"}),
+])
+def test_monitors_need_the_api_and_the_value(rendered: dict[str, Objects], name: str,
+                                             expected: set[str]) -> None:
+    found = {o["kind"] for o in rendered[name] if o["kind"].endswith("Monitor")}
+    assert found == expected
+
+
+def test_pod_monitor_selects_trial_pods(rendered: dict[str, Objects]) -> None:
+    (monitor,) = kinds(rendered["monitors-on"], "PodMonitor")
+    spec = monitor["spec"]
+    assert spec["selector"]["matchExpressions"] == [{"key": "kubenas.io/trial",
+                                                      "operator": "Exists"}]
+    assert spec["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert spec["namespaceSelector"] == {"any": True}
+    (namespaced,) = kinds(rendered["monitors-on-namespaced"], "PodMonitor")
+    assert namespaced["spec"]["namespaceSelector"] == {"matchNames": ["team-a"]}
+
+
+def test_standard_labels(rendered: dict[str, Objects]) -> None:
+    for obj in rendered["monitors-on"]:
+        labels = obj["metadata"]["labels"]
+        assert labels["helm.sh/chart"] == "kubenas-0.1.0", obj["kind"]
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["app.kubernetes.io/name"] == "kubenas"
+
+
+def test_direct_mode_needs_no_prometheus_url() -> None:
+    objs = objects(render("--set", "metrics.mode=direct", "--set", "prometheus.url="))
+    (deployment,) = kinds(objs, "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "--prometheus-url" not in container["args"]
+    result = run(tool("helm"), "template", "x", str(CHART), "--set", "prometheus.url=",
+                 check=False)
+    assert result.returncode != 0  # prometheus mode without a URL is a values error
