@@ -1,0 +1,1 @@
+"""kubesim: an in-process Kubernetes test cluster (API server emulator, kubelet, Prometheus)."""

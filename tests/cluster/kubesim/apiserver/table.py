@@ -1,0 +1,164 @@
+"""The `meta.k8s.io/v1 Table` rendering that `kubectl get` asks for.
+
+Custom resources get their CRD's `additionalPrinterColumns`, evaluated with a JSONPath
+subset: `.a.b`, `.a[0]`, `.a[*].b` and filters like `.a[?(@.type=="Ready")].status`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from .resources import ResourceType
+
+Obj = dict[str, Any]
+
+_STEP = re.compile(
+    r"\.([\w-]+)"  # .field
+    r"|\[(\d+|\*)\]"  # [0] or [*]
+    r"|\[\?\(@\.([\w.-]+)\s*==\s*(\"[^\"]*\"|'[^']*'|[\w.-]+)\)\]"  # [?(@.type=="Ready")]
+)
+
+
+def jsonpath(obj: Any, expr: str) -> list[Any]:
+    """All values `expr` selects in `obj` (empty when a step finds nothing)."""
+    expr = expr.strip()
+    if expr.startswith("{") and expr.endswith("}"):
+        expr = expr[1:-1]
+    values = [obj]
+    pos = 0
+    while pos < len(expr):
+        m = _STEP.match(expr, pos)
+        if not m:
+            return []
+        pos = m.end()
+        name, index, fkey, fval = m.groups()
+        nxt: list[Any] = []
+        for v in values:
+            if name is not None and isinstance(v, dict) and name in v:
+                nxt.append(v[name])
+            elif index == "*" and isinstance(v, list):
+                nxt.extend(v)
+            elif index is not None and index != "*" and isinstance(v, list) and int(
+                    index) < len(v):
+                nxt.append(v[int(index)])
+            elif fkey is not None and isinstance(v, list):
+                want = fval.strip("\"'")
+                nxt.extend(i for i in v if isinstance(i, dict)
+                           and str(_dig(i, fkey)) == want)
+        values = nxt
+    return values
+
+
+def _dig(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def human_age(timestamp: str | None) -> str:
+    """Like apimachinery's `duration.HumanDuration`, coarsened."""
+    if not timestamp:
+        return "<unknown>"
+    try:
+        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "<invalid>"
+    secs = int((datetime.now(UTC) - then).total_seconds())
+    if secs < 0:
+        return "0s"
+    if secs < 120:
+        return f"{secs}s"
+    mins = secs // 60
+    if mins < 10:
+        return f"{mins}m{secs % 60}s" if secs % 60 else f"{mins}m"
+    if mins < 180:
+        return f"{mins}m"
+    hours = mins // 60
+    if hours < 48:
+        return f"{hours}h"
+    return f"{hours // 24}d"
+
+
+def _cell(values: list[Any], ctype: str) -> Any:
+    if not values:
+        return None
+    if ctype == "date":
+        return human_age(str(values[0]))
+    if len(values) == 1:
+        v = values[0]
+        return v if not isinstance(v, dict | list) else json.dumps(v)
+    return ",".join(str(v) for v in values)
+
+
+def _age_column() -> dict[str, Any]:
+    return {"name": "Age", "type": "string", "format": "", "priority": 0,
+            "description": "CreationTimestamp is a timestamp representing the server time "
+                           "when this object was created."}
+
+
+NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "priority": 0,
+               "description": "Name must be unique within a namespace."}
+
+
+def _pod_cells(pod: Obj) -> list[Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    containers = (pod.get("spec") or {}).get("containers") or []
+    ready = sum(1 for s in statuses if s.get("ready"))
+    restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
+    phase = (pod.get("status") or {}).get("reason") or (pod.get("status") or {}).get(
+        "phase", "Pending")
+    if pod["metadata"].get("deletionTimestamp"):
+        phase = "Terminating"
+    return [f"{ready}/{len(containers)}", phase, restarts]
+
+
+BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
+    "pods": (
+        [{"name": "Ready", "type": "string", "format": "", "priority": 0, "description": ""},
+         {"name": "Status", "type": "string", "format": "", "priority": 0, "description": ""},
+         {"name": "Restarts", "type": "string", "format": "", "priority": 0, "description": ""}],
+        _pod_cells,
+    ),
+    "namespaces": (
+        [{"name": "Status", "type": "string", "format": "", "priority": 0, "description": ""}],
+        lambda ns: [(ns.get("status") or {}).get("phase", "Active")],
+    ),
+}
+
+
+def to_table(rt: ResourceType, objects: list[Obj], list_meta: dict[str, Any]) -> Obj:
+    columns: list[dict[str, Any]] = [NAME_COLUMN]
+    if rt.crd and rt.printer_columns:
+        for col in rt.printer_columns:
+            columns.append({
+                "name": col["name"], "type": col.get("type", "string"),
+                "format": col.get("format", ""), "priority": col.get("priority", 0),
+                "description": col.get("description", ""),
+            })
+
+        def cells(obj: Obj) -> list[Any]:
+            return [_cell(jsonpath(obj, c["jsonPath"]), c.get("type", "string"))
+                    for c in rt.printer_columns]
+    elif rt.plural in BUILTIN_COLUMNS and not rt.crd:
+        extra, cells = BUILTIN_COLUMNS[rt.plural]
+        columns += [*extra, _age_column()]
+        base_cells = cells
+
+        def cells(obj: Obj) -> list[Any]:
+            return [*base_cells(obj), human_age(obj["metadata"].get("creationTimestamp"))]
+    else:
+        columns.append(_age_column())
+
+        def cells(obj: Obj) -> list[Any]:
+            return [human_age(obj["metadata"].get("creationTimestamp"))]
+
+    rows = [{
+        "cells": [obj["metadata"]["name"], *cells(obj)],
+        "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                   "metadata": obj["metadata"]},
+    } for obj in objects]
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta,
+            "columnDefinitions": columns, "rows": rows}
