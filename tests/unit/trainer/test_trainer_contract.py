@@ -1,0 +1,94 @@
+"""Reading the contract: defaults, CLI over env, and bad input naming the variable."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from kubenas_trainer.__main__ import main
+from kubenas_trainer.contract import ContractError, load_contract
+
+from .conftest import SMALL_CNN, run_trainer, trainer_env
+
+BASE = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "3"}
+
+
+def test_defaults() -> None:
+    contract, warnings = load_contract([], BASE)
+    assert warnings == []
+    assert (contract.resource, contract.objective, contract.seed) == ("epochs", "val_accuracy", 0)
+    assert contract.training.dataset == "digits" and contract.training.optimizer == "sgd"
+    assert contract.termination_log == "/dev/termination-log"
+    assert not contract.termination_log_explicit
+    assert (contract.metrics_port, contract.metrics_host) == (0, "0.0.0.0")
+    assert contract.target == 3
+
+
+def test_cli_flags_override_env_and_pod_ip_is_the_default_host() -> None:
+    env = {**BASE, "POD_IP": "10.0.0.7", "KUBENAS_SEED": "1"}
+    contract, _ = load_contract(["--budget", "1.2", "--seed", "9", "--training",
+                                 '{"dataset": "mnist", "compile": true, "x": 1}'], env)
+    assert (contract.budget, contract.target, contract.seed) == (1.2, 2, 9)
+    assert contract.training.dataset == "mnist" and contract.training.compile
+    assert contract.metrics_host == "10.0.0.7"
+    contract, warnings = load_contract(["--training", '{"x": 1}'], env)
+    assert warnings == ["KUBENAS_TRAINING: ignoring unknown key 'x'"]
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"KUBENAS_BUDGET": "-1"}, "KUBENAS_BUDGET must be a number > 0"),
+    ({"KUBENAS_BUDGET": ""}, "KUBENAS_BUDGET is required"),
+    ({"KUBENAS_ARCHITECTURE": "{"}, "KUBENAS_ARCHITECTURE must be JSON"),
+    ({"KUBENAS_ARCHITECTURE": "[1]"}, "KUBENAS_ARCHITECTURE must be"),
+    ({"KUBENAS_RESOURCE": "hours"}, "KUBENAS_RESOURCE must be one of epochs, steps"),
+    ({"KUBENAS_OBJECTIVE": "f1"}, "KUBENAS_OBJECTIVE must be one of"),
+    ({"KUBENAS_SEED": "x"}, "KUBENAS_SEED must be an integer"),
+    ({"KUBENAS_METRICS_PORT": "70000"}, "KUBENAS_METRICS_PORT must be a port"),
+    ({"KUBENAS_THREADS": "0"}, "KUBENAS_THREADS must be an integer >= 1"),
+    ({"KUBENAS_TRAINING": '{"dataset": "imagenet"}'}, "KUBENAS_TRAINING.dataset must be one of"),
+    ({"KUBENAS_TRAINING": '{"batchSize": 0}'}, "KUBENAS_TRAINING.batchSize must be an integer"),
+    ({"KUBENAS_TRAINING": '{"batchSize": 3.5}'}, "KUBENAS_TRAINING.batchSize must be an integer"),
+    ({"KUBENAS_TRAINING": '{"learningRate": true}'}, "KUBENAS_TRAINING.learningRate"),
+    ({"KUBENAS_TRAINING": '{"validationFraction": 1}'}, "validationFraction must be"),
+    ({"KUBENAS_TRAINING": '{"dataset": "npz"}'}, "KUBENAS_TRAINING.path is required"),
+])
+def test_bad_input_names_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ContractError, match=re.escape(message)):
+        load_contract([], {**BASE, **env})
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("env,message", [
+    ({"KUBENAS_TRAINING": '{"optimizer": "lbfgs"}'}, "KUBENAS_TRAINING.optimizer must be one"),
+    ({"KUBENAS_ARCHITECTURE": '{"family": "nb201", "params": {"edges": []}}'}, "exactly 6"),
+    ({"KUBENAS_TRAINING": '{"dataset": "npz", "path": "/nonexistent.npz"}'}, "no .npz file"),
+])
+def test_main_exits_2_with_one_line(env: dict[str, str], message: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([], {**BASE, **env}) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("kubenas-trainer: error: ")
+    assert message in lines[-1]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_main_exits_2_when_the_metrics_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**BASE, "KUBENAS_METRICS_PORT": str(port), "KUBENAS_METRICS_HOST": "127.0.0.1"}
+        assert main([], env) == 2
+    assert "KUBENAS_METRICS_PORT: cannot serve metrics on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_cli_exits_2_on_bad_input(tmp_path: Path) -> None:
+    done = run_trainer(trainer_env(tmp_path, KUBENAS_BUDGET="lots"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "kubenas-trainer: error: KUBENAS_BUDGET must be a number > 0, got 'lots'")
+    assert "KUBENAS_RESULT" not in done.stdout
+    assert not (tmp_path / "termination-log").exists()

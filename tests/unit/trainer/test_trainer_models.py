@@ -1,0 +1,81 @@
+"""Every op of both families builds, runs forward/backward and takes an optimizer step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from kubenas_trainer.models import build_model, check_architecture, macro_cnn, nb201
+
+SHAPES = [(1, 8, 8), (1, 28, 28)]
+
+
+def _train_one_step(model: torch.nn.Module, in_shape: tuple[int, int, int]) -> None:
+    torch.manual_seed(0)
+    x, y = torch.randn(4, *in_shape), torch.tensor([0, 1, 2, 3])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in model.parameters()]
+    logits = model(x)
+    assert logits.shape == (4, 10)
+    loss = F.cross_entropy(logits, y)
+    assert torch.isfinite(loss)
+    loss.backward()
+    optimizer.step()
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("in_shape", SHAPES, ids=["8x8", "28x28"])
+@pytest.mark.parametrize("op", sorted(macro_cnn.OPS))
+def test_macro_cnn_op_trains(op: str, in_shape: tuple[int, int, int]) -> None:
+    params = {"depth": 3, "width": 8, "op": [op, op, op], "dropout": 0.1}
+    _train_one_step(build_model("macro_cnn", params, in_shape, 10), in_shape)
+
+
+@pytest.mark.parametrize("in_shape", SHAPES, ids=["8x8", "28x28"])
+@pytest.mark.parametrize("op", sorted(nb201.OPS))
+def test_nb201_op_trains(op: str, in_shape: tuple[int, int, int]) -> None:
+    edges = [op, "nor_conv_3x3", op, "skip_connect", op, op]
+    params = {"edges": edges, "cells_per_stage": 1, "channels": 4}
+    _train_one_step(build_model("nb201", params, in_shape, 10), in_shape)
+
+
+def test_nb201_defaults_follow_the_benchmark() -> None:
+    model = build_model("nb201", {"edges": ["nor_conv_3x3"] * 6}, (3, 32, 32), 10)
+    assert isinstance(model, nb201.NB201Network)
+    assert sum(isinstance(m, nb201.Cell) for m in model.modules()) == 15
+    assert model.head.in_features == 64
+
+
+@pytest.mark.parametrize("family,params", [
+    ("macro_cnn", {"depth": 4, "width": 4, "op": ["conv3x3"] * 4}),
+    ("nb201", {"edges": ["nor_conv_3x3"] * 6, "cells_per_stage": 1, "channels": 4}),
+])
+def test_models_accept_1x1_inputs(family: str, params: dict) -> None:
+    assert build_model(family, params, (3, 1, 1), 10)(torch.randn(2, 3, 1, 1)).shape == (2, 10)
+
+
+def test_macro_cnn_uses_only_the_first_depth_ops() -> None:
+    model = build_model("macro_cnn", {"depth": 1, "width": 4, "op": ["skip", "conv5x5"]},
+                        (1, 8, 8), 10)
+    assert isinstance(model.features[1], torch.nn.Identity)
+
+
+@pytest.mark.parametrize("family,params,message", [
+    ("resnet", {}, "unknown architecture family 'resnet'"),
+    ("macro_cnn", {"depth": 2, "width": 8, "op": ["conv3x3", "conv7x7"]}, "unknown op 'conv7x7'"),
+    ("macro_cnn", {"depth": 3, "width": 8, "op": ["conv3x3"]}, "at least 3"),
+    ("macro_cnn", {"depth": True, "width": 8, "op": ["conv3x3"]}, "'depth' must be an integer"),
+    ("macro_cnn", {"width": 8, "op": ["conv3x3"]}, "'depth' is required"),
+    ("macro_cnn", {"depth": 1, "width": 8, "op": ["skip"], "dropout": 1.5}, "'dropout'"),
+    ("macro_cnn", {"depth": 1, "width": 8, "op": ["skip"], "stride": 2}, "unknown params"),
+    ("nb201", {"edges": ["nor_conv_3x3"] * 5}, "exactly 6"),
+    ("nb201", {"edges": ["nor_conv_3x3"] * 5 + ["sep_conv_3x3"]}, "unknown op 'sep_conv_3x3'"),
+    ("nb201", {"edges": "nor_conv_3x3"}, "must be a list"),
+])
+def test_bad_architectures_raise_clear_errors(family: str, params: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_architecture(family, params)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build_model(family, params, (1, 8, 8), 10)

@@ -1,0 +1,122 @@
+"""Training in-process: accuracy, LR schedule, checkpoint resume, export and the result."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from kubenas_trainer.__main__ import main
+from kubenas_trainer.contract import TrainingConfig
+from kubenas_trainer.data import load_dataset
+from kubenas_trainer.export import export_model
+from kubenas_trainer.models import build_model
+from kubenas_trainer.report import MAX_BYTES, PREFIX, build_result, encode
+from kubenas_trainer.train import Trainer, cosine_lr
+
+from .conftest import DIGITS, SMALL_CNN
+
+
+def _trainer(seed: int = 0) -> Trainer:
+    torch.manual_seed(seed)
+    config = TrainingConfig(batch_size=32, learning_rate=0.05)
+    data = load_dataset(config, seed)
+    model = build_model(SMALL_CNN["family"], SMALL_CNN["params"], data.in_shape,
+                        data.num_classes)
+    return Trainer(model, data, config, torch.device("cpu"), seed)
+
+
+def _result(stdout: str) -> dict:
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith(PREFIX)
+    return json.loads(last[len(PREFIX):])
+
+
+def test_short_digits_run_reaches_sane_accuracy() -> None:
+    trainer = _trainer()
+    total = 3 * trainer.steps_per_epoch
+    curve = [trainer.run_epoch(total).val_accuracy for _ in range(3)]
+    assert curve[-1] > 0.85, curve
+    assert trainer.step == total
+
+
+def test_cosine_lr_decays_over_the_whole_budget() -> None:
+    assert cosine_lr(0.1, 0, 100) == pytest.approx(0.1)
+    assert cosine_lr(0.1, 50, 100) == pytest.approx(0.05)
+    assert cosine_lr(0.1, 100, 100) == pytest.approx(0.0)
+    assert cosine_lr(0.1, 150, 100) == pytest.approx(0.0)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_export_is_loadable_torchscript_matching_eager(tmp_path: Path) -> None:
+    trainer = _trainer()
+    trainer.run_epoch(trainer.steps_per_epoch)
+    path = export_model(trainer.model, trainer.data, SMALL_CNN, str(tmp_path))
+    loaded = torch.jit.load(str(path))
+    x = trainer.data.x_val[:16]
+    trainer.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), trainer.model(x))
+    meta = json.loads((tmp_path / "architecture.json").read_text())
+    assert meta["architecture"] == SMALL_CNN
+    assert meta["input_shape"] == [1, 8, 8] and meta["num_classes"] == 10
+    assert len(meta["normalization"]["mean"]) == 1
+
+
+def test_result_always_fits_a_termination_message() -> None:
+    metrics = {"val_accuracy": 0.123456789, "params": 10**9}
+    result = build_result(metrics, 2.5, 3, 30, None, "/c" * 1900, [0.5] * 1000)
+    assert len(result["curve"]) == 50 and result["metrics"]["val_accuracy"] == 0.123457
+    text = encode(result)
+    assert len(text.encode()) < MAX_BYTES
+    assert 0 < len(json.loads(text)["curve"]) < 50  # trimmed from the front to fit
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_resume_trains_only_the_remaining_epochs(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_TRAINING": json.dumps(DIGITS),
+           "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    first_dir, second_dir = str(tmp_path / "b1"), str(tmp_path / "b3")
+    assert main(["--budget", "1", "--checkpoint-dir", first_dir], env) == 0
+    first = _result(capsys.readouterr().out)
+    assert (first["epochs_trained"], first["resumed_from_epoch"]) == (1, None)
+
+    assert main(["--budget", "3", "--resume-from", first_dir, "--checkpoint-dir", second_dir],
+                env) == 0
+    out = capsys.readouterr().out
+    second = _result(out)
+    assert second["resumed_from_epoch"] == 1 and second["epochs_trained"] == 3
+    assert second["steps_trained"] == 3 * first["steps_trained"]
+    assert second["curve"][0] == first["curve"][0] and len(second["curve"]) == 3
+    assert "epoch 1/3" not in out and "epoch 2/3" in out and "epoch 3/3" in out
+    assert json.loads((tmp_path / "log").read_text()) == second
+
+    # A retried attempt finds its own finished checkpoint and does not train again.
+    assert main(["--budget", "3", "--checkpoint-dir", second_dir], env) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"epoch \d+/3", out) is None
+    assert _result(out)["resumed_from_epoch"] == 3
+
+    # Another architecture ignores the checkpoint with a warning and trains from scratch.
+    other = {"family": "macro_cnn", "params": {"depth": 1, "width": 8, "op": ["conv3x3"]}}
+    assert main(["--budget", "1", "--resume-from", first_dir, "--architecture",
+                 json.dumps(other)], env) == 0
+    captured = capsys.readouterr()
+    assert "holds a different architecture" in captured.err
+    assert _result(captured.out)["resumed_from_epoch"] is None
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_steps_budget_and_objective(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "60.5",
+           "KUBENAS_RESOURCE": "steps", "KUBENAS_OBJECTIVE": "val_loss",
+           "KUBENAS_TRAINING": json.dumps(DIGITS),
+           "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    assert main([], env) == 0
+    result = _result(capsys.readouterr().out)
+    assert result["steps_trained"] == 61 and result["epochs_trained"] == 2  # 44 + 17 steps
+    assert result["budget"] == 60.5
+    assert result["curve"][-1] == result["metrics"]["val_loss"]

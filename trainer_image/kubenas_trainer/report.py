@@ -1,0 +1,95 @@
+"""The final result: one JSON line in the termination log and on stdout.
+
+Kubernetes keeps at most 4 KiB of a termination message, so the result is built to fit:
+numbers are rounded and the curve is cut from the front until the line fits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 4096
+MAX_CURVE = 50
+PREFIX = "KUBENAS_RESULT "
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def build_result(metrics: dict[str, float | int], budget: float, epochs_trained: int,
+                 steps_trained: int, resumed_from_epoch: int | None, checkpoint: str | None,
+                 curve: list[float]) -> dict[str, Any]:
+    """Assemble the contract's result object (numbers rounded, curve trimmed)."""
+    return {
+        "metrics": {k: v if isinstance(v, int) else _round(v) for k, v in metrics.items()},
+        "budget": int(budget) if float(budget).is_integer() else budget,
+        "epochs_trained": epochs_trained,
+        "steps_trained": steps_trained,
+        "resumed_from_epoch": resumed_from_epoch,
+        "checkpoint": checkpoint,
+        "curve": [_round(v) for v in curve[-MAX_CURVE:]],
+    }
+
+
+def encode(result: dict[str, Any]) -> str:
+    """Compact JSON that fits the termination-message limit, dropping old curve points."""
+    result = dict(result, curve=list(result["curve"]))
+    while True:
+        text = json.dumps(result, separators=(",", ":"))
+        if len(text.encode()) < MAX_BYTES or not result["curve"]:
+            return text
+        result["curve"].pop(0)
+
+
+def prepare_termination_log(path: str, explicit: bool) -> str | None:
+    """Return the path to write the result to, or None to skip it, before training starts.
+
+    An explicitly requested path gets its directory created (and failures surface now,
+    not after training). The default `/dev/termination-log` exists only in a Kubernetes
+    container; elsewhere it is skipped with a warning.
+    """
+    if explicit:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return path
+    if os.path.exists(path) and os.access(path, os.W_OK):
+        return path
+    print(f"kubenas-trainer: warning: {path} is not writable; the result goes to stdout only",
+          file=sys.stderr)
+    return None
+
+
+def write_termination_log(path: str, text: str) -> None:
+    """Write the result atomically; write in place where a rename cannot work.
+
+    Kubernetes bind-mounts /dev/termination-log as a single file, and renaming over a
+    mount point fails (EBUSY), so that case falls back to a plain overwrite; the kubelet
+    reads the file only after the container exits.
+    """
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError:
+        target.write_text(text)
+        return
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        target.write_text(text)
+
+
+def emit(result: dict[str, Any], termination_log: str | None) -> str:
+    """Write the result to the termination log (if any) and print it as stdout's last line."""
+    text = encode(result)
+    if termination_log is not None:
+        write_termination_log(termination_log, text)
+    print(PREFIX + text, flush=True)
+    return text
