@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,34 @@ def test_a_changed_search_is_refused_on_an_old_directory(tmp_path: Path) -> None
     changed = write_manifest(tmp_path, strategy={"name": "random", "seed": 5})
     done = kubenas("run", str(changed), "--out", str(out))
     assert done.returncode == 2 and "--fresh" in done.stderr
+
+
+def test_real_training_exports_the_best_model(tmp_path: Path) -> None:
+    """The built-in trainer on digits, with a relative --out as `make demo` uses it."""
+    import torch
+
+    warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated", DeprecationWarning)
+    manifest = tmp_path / "real.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "kubenas.io/v1alpha1", "kind": "NASExperiment",
+        "metadata": {"name": "real"},
+        "spec": {"objective": {"metric": "val_accuracy"},
+                 "searchSpace": {"family": "macro_cnn", "parameters": [
+                     {"name": "depth", "int": {"min": 1, "max": 2}},
+                     {"name": "width", "choice": [16]},
+                     {"name": "op", "choice": ["conv3x3", "sep_conv3x3"], "repeat": "depth"}]},
+                 "strategy": {"name": "random", "seed": 1},
+                 "budget": {"maxTrials": 2, "maxParallelTrials": 2},
+                 "training": {"dataset": "digits", "epochs": 3, "batchSize": 32}}}))
+    done = subprocess.run([sys.executable, "-m", "kubenas", "run", str(manifest), "--out",
+                           "out"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path / "out"
+    result = json.loads((out / "result.json").read_text())
+    assert result["bestTrial"]["metrics"]["val_accuracy"] > 0.9
+    assert {"params", "flops", "latency_ms"} <= set(result["bestTrial"]["metrics"])
+    model = torch.jit.load(str(out / "best-model" / "model.pt"))
+    assert model(torch.zeros(1, 1, 8, 8)).shape == (1, 10)
+    arch = json.loads((out / "best-model" / "architecture.json").read_text())
+    assert arch["architecture"]["params"] == result["bestTrial"]["architecture"]

@@ -39,7 +39,7 @@ class LocalRunner:
     def __init__(self, exp: Experiment, run_dir: Path, *, parallel: int | None = None,
                  fresh: bool = False) -> None:
         self.exp = exp
-        self.run_dir = run_dir
+        self.run_dir = run_dir.resolve()  # trials run from the manifest folder
         self.parallel = parallel
         self.engine = Engine(exp)
         self.trials: list[Trial] = [] if fresh else store.load(run_dir, exp)
