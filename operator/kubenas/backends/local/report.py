@@ -60,16 +60,19 @@ def plot_progress(exp: Experiment, trials: list[Trial], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     objective = exp.objective.primary
-    points = [(t.index, v) for t in trials if (v := objective_value(exp, t)) is not None]
+    points = [(t.index, v, t.budget) for t in trials
+              if (v := objective_value(exp, t)) is not None]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     if points:
-        xs, ys = zip(*points, strict=True)
+        for budget in sorted({b for _, _, b in points}):
+            xs = [i for i, _, b in points if b == budget]
+            ys = [v for _, v, b in points if b == budget]
+            ax.scatter(xs, ys, s=22, alpha=0.7, label=f"budget {budget:g}")
         best, running = [], None
-        for y in ys:
+        for _, y, _ in points:
             running = y if running is None or objective.better(y, running) else running
             best.append(running)
-        ax.scatter(xs, ys, s=18, alpha=0.6, label="trial")
-        ax.step(xs, best, where="post", color="C3", label="best so far")
+        ax.step([i for i, _, _ in points], best, where="post", color="C3", label="best so far")
         ax.legend(loc="lower right" if objective.direction == "maximize" else "upper right")
     ax.set_xlabel("trial")
     ax.set_ylabel(objective.metric)
