@@ -20,8 +20,9 @@ WORKLOAD_VERBS = {
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }
-CLUSTER_READ = {("", "nodes"): {"get", "list", "watch"},
-                ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
+READ = {"get", "list", "watch"}
+CLUSTER_READ = {("", "nodes"): READ, ("", "pods"): READ, ("", "namespaces"): READ,
+                ("apiextensions.k8s.io", "customresourcedefinitions"): READ}
 
 
 def kinds(objs: Objects, kind: str) -> Objects:

@@ -63,7 +63,9 @@ def prune(value: Any, schema: Schema, path: str, unknown: list[str], root: bool 
             declared = (props or {}).get(key)
             if sub is None and declared is not None and not declared.get("nullable"):
                 continue
-            if declared is not None:
+            if key == "metadata" and "metadata" in keep:
+                out[key] = sub  # the server owns ObjectMeta; a CRD schema never prunes it
+            elif declared is not None:
                 out[key] = prune(sub, declared, sub_path, unknown)
             elif isinstance(extra, dict):
                 out[key] = prune(sub, extra, f"{path}[{key}]", unknown)

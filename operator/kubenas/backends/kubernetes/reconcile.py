@@ -1,0 +1,412 @@
+"""One reconcile of one experiment: read everything, ask the engine, apply the decision.
+
+Every input is read from the API server on each pass and every write is idempotent
+(deterministic names, 409 taken as done, status derived from pods), so the operator can be
+killed between any two calls and the next pass continues where this one stopped. The order
+of writes keeps that true: a trial's status records a new attempt before its pod exists, a
+trial is marked Stopped before its pod is deleted, and NASTrials are created in index order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kubenas.api.parse import ManifestError, parse
+from kubenas.api.types import Experiment
+from kubenas.backends.kubernetes import immutability, pods, trials
+from kubenas.backends.kubernetes.capacity import TERMINAL, gpu_capacity
+from kubenas.backends.kubernetes.events import EventRecorder
+from kubenas.backends.kubernetes.kube import (
+    NODES,
+    Api,
+    ApiError,
+    experiment_path,
+    pod_path,
+    trial_path,
+)
+from kubenas.backends.kubernetes.learning_curves import CurveSource, extend
+from kubenas.backends.kubernetes.objects import Obj, pod_name, selector
+from kubenas.backends.kubernetes.observability import OperatorMetrics
+from kubenas.backends.kubernetes.status import Problem, build, merge_patch
+from kubenas.backends.kubernetes.timefmt import parse_time, rfc3339
+from kubenas.backends.kubernetes.trial_lifecycle import MAX_ATTEMPTS, Observation, observe
+from kubenas.engine.engine import Decision, Engine, NewTrial
+from kubenas.engine.status import counts
+from kubenas.engine.trials import Trial
+
+log = logging.getLogger(__name__)
+SUSPENDED = "Suspended"
+UNFINISHED = "status.phase!=Succeeded,status.phase!=Failed"
+FINISHED = "status.phase!=Pending,status.phase!=Running,status.phase!=Unknown"
+MAX_SELECTED_TRIALS = 100  # beyond this, a label selector naming each trial gets too long
+
+
+@dataclass
+class Settings:
+    trainer_image: str
+    curves: CurveSource | None = None
+    curve_interval_s: float = 2.0
+    now: Callable[[], float] = time.time
+
+
+@dataclass
+class _Pass:
+    """What one reconcile works on: the experiment and its trials, kept current as it writes."""
+
+    manifest: Obj
+    exp: Experiment | None
+    objs: dict[int, Obj]
+    records: list[Trial]
+    pods: dict[str, Obj]
+    now: float
+    problem: Problem | None = None
+    decision: Decision = field(default_factory=Decision)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.manifest["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["metadata"]["name"])
+
+
+class Reconciler:
+    """Reconciles experiments; holds only caches and throttles, never state that matters."""
+
+    def __init__(self, api: Api, settings: Settings, metrics: OperatorMetrics) -> None:
+        self.api = api
+        self.settings = settings
+        self.metrics = metrics
+        self.events = EventRecorder(api)
+        # (uid, generation) -> parsed spec and its engine: parsing validates CEL rules and is
+        # too slow to repeat on every pass; the spec only changes with the generation.
+        self._specs: dict[tuple[str, str], tuple[tuple[str, int], Experiment | ManifestError,
+                                                  Engine | None]] = {}
+        self._last_curves: dict[tuple[str, str], float] = {}
+        # Per experiment, NASTrial uid -> (resourceVersion, record): an unchanged NASTrial
+        # yields the same record object, so the engine's digest rescans only from the first
+        # trial that changed.
+        self._records: dict[tuple[str, str], dict[str, tuple[str, Trial]]] = {}
+
+    def reconcile(self, namespace: str, name: str) -> tuple[bool, bool]:
+        """One pass; (the experiment exists, it still has work and should be polled)."""
+        manifest = self.api.get(experiment_path(namespace, name))
+        key = (namespace, name)
+        if manifest is None or manifest["metadata"].get("deletionTimestamp"):
+            self.metrics.observe(key, None, None)
+            self._specs.pop(key, None)
+            self._last_curves.pop(key, None)
+            self._records.pop(key, None)
+            return False, False
+        p = self._load(manifest)
+        if p.exp is not None:
+            self._sync_trials(p)
+            if p.problem is None:
+                self._decide_and_apply(p)
+            self._update_curves(p)
+        self._write_status(p)
+        phase = (p.manifest.get("status") or {}).get("phase")
+        self.metrics.observe(key, phase, counts(p.records))
+        return True, phase not in ("Succeeded", "Failed")
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _load(self, manifest: Obj) -> _Pass:
+        meta = manifest["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        objs = self.api.list(trial_path(ns), selector(name))
+        live = {o["metadata"].get("uid") for o in objs}
+        cache = self._records.get((ns, name), {})
+        self._records[(ns, name)] = {u: v for u, v in cache.items() if u in live}
+        records = trials.history(objs, self._record)
+        by_index = {int(o["spec"]["index"]): o for o in objs}
+        p = _Pass(manifest, None, {r.index: by_index[r.index] for r in records}, records,
+                  self._pods(ns, name, [by_index[r.index] for r in records if r.active]),
+                  self.settings.now())
+        spec = self._spec(manifest)
+        if isinstance(spec, ManifestError):
+            p.problem = Problem("InvalidSpec", str(spec), fatal=True)
+            return p
+        p.exp = spec
+        if p.exp.tabular is not None:
+            p.problem = Problem("InvalidSpec", "spec.tabular runs only with kubenas run and "
+                                               "kubenas bench; remove it to run on a cluster",
+                                fatal=True)
+            p.exp = None
+            return p
+        changed = immutability.changed(manifest) if records else []
+        if changed:
+            p.problem = Problem("ImmutableFieldChanged",
+                                f"{', '.join(changed)} changed after trials started; the "
+                                "operator keeps the running trials but starts no new ones. "
+                                "Revert the change, or create a new NASExperiment.",
+                                fatal=False)
+        else:
+            patch = immutability.annotation_patch(manifest)
+            if patch is not None:
+                self.api.patch(experiment_path(ns, name), patch)
+        return p
+
+    def _pods(self, ns: str, name: str, active: list[Obj]) -> dict[str, Obj]:
+        """The pods that matter: unfinished ones, and those of active trials.
+
+        Finished pods of finished trials are left out, so the cost of a pass does not grow
+        with the number of trials run so far (their results are in the NASTrials).
+        """
+        pods = self.api.list(pod_path(ns), selector(name), UNFINISHED)
+        names = [o["metadata"]["name"] for o in active]
+        if len(names) > MAX_SELECTED_TRIALS:
+            pods = self.api.list(pod_path(ns), selector(name))
+        elif names:
+            pods += self.api.list(pod_path(ns), selector(name, names), FINISHED)
+        return {x["metadata"]["name"]: x for x in pods}
+
+    # -- trials and their pods --------------------------------------------------------------
+
+    def _sync_trials(self, p: _Pass) -> None:
+        """Bring every active trial's status in line with its pod; clean up stray pods."""
+        assert p.exp is not None
+        objective = p.exp.objective.primary.metric
+        current: set[str] = set()
+        for record in list(p.records):
+            status = p.objs[record.index].get("status") or {}
+            if record.phase == "Stopped" and record.reason == SUSPENDED and not p.exp.suspend:
+                self._patch_trial(p, record.index, {
+                    "phase": "Pending", "attempt": record.attempt + 1, "reason": "Resumed",
+                    "message": "spec.suspend was set back to false", "pod": None,
+                    "completionTime": None})
+                continue
+            if not record.active:
+                continue
+            name = pod_name(p.objs[record.index]["metadata"]["name"], record.attempt)
+            current.add(name)
+            obs = observe(p.pods.get(name), created=status.get("pod") == name,
+                          objective=objective)
+            if obs is not None:
+                self._apply_observation(p, record, obs)
+        for name, pod in p.pods.items():
+            phase = (pod.get("status") or {}).get("phase")
+            if (name not in current and phase not in TERMINAL
+                    and not pod["metadata"].get("deletionTimestamp")):
+                self.api.delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+
+    def _apply_observation(self, p: _Pass, record: Trial, obs: Observation) -> None:
+        name = p.objs[record.index]["metadata"]["name"]
+        if obs.retry:
+            if record.attempt + 1 >= MAX_ATTEMPTS:
+                obs = Observation("Failed", "RetryLimitExceeded",
+                                  f"{MAX_ATTEMPTS} attempts lost to the infrastructure; last: "
+                                  f"{obs.reason}: {obs.message}")
+            else:
+                self._patch_trial(p, record.index, {
+                    "phase": "Pending", "attempt": record.attempt + 1, "reason": obs.reason,
+                    "message": obs.message, "pod": None})
+                self.metrics.trial_retries.labels(obs.reason or "Unknown").inc()
+                self._event(p, "TrialRetried", f"trial {name} attempt {record.attempt} lost "
+                            f"({obs.reason}: {obs.message}); retrying", warning=True)
+                return
+        patch: Obj = {"phase": obs.phase}
+        if obs.start_time and not (p.objs[record.index].get("status") or {}).get("startTime"):
+            patch["startTime"] = obs.start_time
+        if obs.done:
+            patch.update(reason=obs.reason, message=obs.message,
+                         completionTime=obs.finish_time or rfc3339(p.now))
+            if obs.phase == "Succeeded":
+                patch.update(metrics=obs.metrics, curve=list(obs.curve or record.curve) or None,
+                             value=obs.metrics.get(p.exp.objective.primary.metric)
+                             if p.exp else None)
+            else:
+                self.metrics.trial_failures.labels(obs.reason or "Error").inc()
+                self._event(p, "TrialFailed", f"trial {name} failed: {obs.reason}: "
+                            f"{obs.message}", warning=True)
+        elif obs.reason != (p.objs[record.index].get("status") or {}).get("reason"):
+            patch["reason"] = obs.reason
+        self._patch_trial(p, record.index, patch)
+
+    def _patch_trial(self, p: _Pass, index: int, changes: Obj) -> None:
+        """Set status fields (a None value removes one); nested maps are replaced whole."""
+        obj = p.objs[index]
+        current = obj.get("status") or {}
+        desired = {k: v for k, v in {**current, **changes}.items() if v is not None}
+        patch = merge_patch(current, desired)
+        if not patch:
+            return
+        name = obj["metadata"]["name"]
+        obj = self.api.patch(trial_path(p.namespace, name) + "/status", {"status": patch})
+        p.objs[index] = obj
+        p.records[index] = self._record(obj)
+
+    def _record(self, obj: Obj) -> Trial:
+        meta = obj["metadata"]
+        cache = self._records.setdefault((meta["namespace"], obj["spec"]["experiment"]), {})
+        uid, version = str(meta.get("uid")), meta.get("resourceVersion")
+        cached = cache.get(uid)
+        if cached is None or cached[0] != version or version is None:
+            cached = (str(version), trials.to_record(obj))
+            cache[uid] = cached
+        return cached[1]
+
+    # -- the engine's decision --------------------------------------------------------------
+
+    def _spec(self, manifest: Obj) -> Experiment | ManifestError:
+        meta = manifest["metadata"]
+        key, version = (meta["namespace"], meta["name"]), (meta.get("uid", ""),
+                                                          int(meta.get("generation") or 0))
+        cached = self._specs.get(key)
+        if cached is None or cached[0] != version:
+            try:
+                exp: Experiment | ManifestError = parse(
+                    manifest, source=f"{meta['namespace']}/{meta['name']}")
+            except ManifestError as exc:
+                exp = exc
+            engine = Engine(exp) if isinstance(exp, Experiment) and exp.tabular is None else None
+            cached = (version, exp, engine)
+            self._specs[key] = cached
+        return cached[1]
+
+    def _engine(self, p: _Pass) -> Engine:
+        engine = self._specs[(p.namespace, p.name)][2]
+        assert engine is not None
+        return engine
+
+    def _capacity(self, p: _Pass) -> int | None:
+        assert p.exp is not None
+        if not p.exp.budget.gpu_aware:
+            return None
+        own = {(p.namespace, pod_name(p.objs[r.index]["metadata"]["name"], r.attempt))
+               for r in p.records if r.active}
+        return gpu_capacity(p.exp.trial_template, self.api.list(NODES),
+                            self.api.list(pod_path()), own)
+
+    def _decide_and_apply(self, p: _Pass) -> None:
+        assert p.exp is not None
+        started = parse_time((p.manifest.get("status") or {}).get("startTime"))
+        elapsed = p.now - started if started is not None else 0.0
+        p.decision = self._engine(p).decide(p.records, elapsed_s=elapsed,
+                                            capacity=self._capacity(p))
+        stops = dict(p.decision.stop)
+        if p.exp.suspend and p.decision.outcome is None:
+            stops.update({r.index: SUSPENDED for r in p.records if r.active})
+        for index, reason in sorted(stops.items()):
+            self._stop(p, index, reason)
+        for new in p.decision.create:
+            if not self._create_trial(p, new):
+                break
+        if not p.exp.suspend and p.decision.outcome is None:
+            for record in list(p.records):
+                if record.phase == "Pending":
+                    self._start_pod(p, record)
+
+    def _stop(self, p: _Pass, index: int, reason: str) -> None:
+        record = p.records[index]
+        if not record.active:
+            return
+        self._patch_trial(p, index, {"phase": "Stopped", "reason": reason,
+                                     "message": f"stopped by the operator: {reason}",
+                                     "completionTime": rfc3339(p.now)})
+        name = pod_name(p.objs[index]["metadata"]["name"], record.attempt)
+        if name in p.pods:
+            self.api.delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+        self._event(p, "TrialStopped", f"trial {p.objs[index]['metadata']['name']} stopped: "
+                    f"{reason}")
+
+    def _create_trial(self, p: _Pass, new: NewTrial) -> bool:
+        """Create the NASTrial; False stops this pass's creations (the next pass retries)."""
+        assert p.exp is not None
+        p.records.append(Trial(new.index, new.arch, new.budget, new.rung, new.parent))
+        body = trials.manifest(p.exp, p.manifest, p.records, new)
+        name = body["metadata"]["name"]
+        try:
+            obj = self.api.create(trial_path(p.namespace), body)
+        except ApiError as exc:
+            existing = self.api.get(trial_path(p.namespace, name)) if exc.status == 409 else None
+            if existing is None:
+                p.records.pop()
+                log.warning("creating trial %s failed: %s", name, exc)
+                return False
+            obj = existing  # created by a pass that crashed before it could go on
+        p.objs[new.index] = obj
+        p.records[new.index] = self._record(obj)
+        if new.parent is not None:
+            self._event(p, "TrialPromoted", f"trial {p.name}-{new.parent} promoted to budget "
+                        f"{new.budget:g} as {name}")
+        else:
+            self._event(p, "TrialCreated", f"trial {name} created at budget {new.budget:g}")
+        return True
+
+    def _start_pod(self, p: _Pass, record: Trial) -> None:
+        assert p.exp is not None
+        obj = p.objs[record.index]
+        name = pod_name(obj["metadata"]["name"], record.attempt)
+        if name in p.pods or (obj.get("status") or {}).get("pod") == name:
+            return
+        body = pods.render(p.exp, obj, p.records, record.attempt, self.settings.trainer_image)
+        try:
+            p.pods[name] = self.api.create(pod_path(p.namespace), body)
+        except ApiError as exc:
+            if exc.status in (400, 422):  # the template renders a pod the server refuses
+                self._apply_observation(p, record, Observation(
+                    "Failed", "PodRejected", f"the API server refused the trial pod: {exc}"))
+                return
+            if exc.status != 409:
+                raise
+        self.metrics.trial_starts.inc()
+        self._patch_trial(p, record.index, {"phase": "Pending", "pod": name,
+                                            "attempt": record.attempt})
+
+    # -- learning curves and status ---------------------------------------------------------
+
+    def _update_curves(self, p: _Pass) -> None:
+        source, key = self.settings.curves, (p.namespace, p.name)
+        if source is None or p.exp is None:
+            return
+        if p.now - self._last_curves.get(key, 0.0) < self.settings.curve_interval_s:
+            return
+        running = {r.index: pod_name(p.objs[r.index]["metadata"]["name"], r.attempt)
+                   for r in p.records if r.phase == "Running"}
+        live = [p.pods[n] for n in running.values() if n in p.pods]
+        if not live:
+            return
+        self._last_curves[key] = p.now
+        objective = p.exp.objective.primary.metric
+        points = source.read(p.namespace, p.name, objective, live)
+        for index, name in running.items():
+            point = points.get(name)
+            if point is None:
+                continue
+            record = p.records[index]
+            curve = extend(record.curve, record.metrics.get("epoch", 0.0), point)
+            if curve is not None:
+                self._patch_trial(p, index, {"curve": curve, "metrics": {
+                    objective: point.value, "epoch": point.epoch}})
+
+    def _write_status(self, p: _Pass) -> None:
+        old = p.manifest.get("status") or {}
+        new = build(p.exp, p.manifest, p.records, p.decision.outcome, p.problem, p.now)
+        patch = merge_patch(old, new)
+        if not patch:
+            return
+        path = experiment_path(p.namespace, p.name) + "/status"
+        p.manifest = self.api.patch(path, {"status": patch})
+        if new["phase"] != old.get("phase"):
+            self._phase_event(p, new, old.get("phase"))
+
+    def _phase_event(self, p: _Pass, status: Obj, before: str | None) -> None:
+        phase = status["phase"]
+        if phase in ("Succeeded", "Failed"):
+            condition = next(c for c in status["conditions"] if c["type"] == phase)
+            self._event(p, f"Experiment{phase}", f"{condition['reason']}: "
+                        f"{condition['message']}", warning=phase == "Failed")
+        elif phase == "Suspended":
+            self._event(p, "Suspended", "spec.suspend is true; running trials stopped")
+        elif before == "Suspended":
+            self._event(p, "Resumed", "spec.suspend is false; stopped trials rerun")
+        elif phase == "Running" and before in (None, "Pending"):
+            self._event(p, "Started", "the search started")
+
+    def _event(self, p: _Pass, reason: str, message: str, *, warning: bool = False) -> None:
+        self.events.post(p.manifest, reason, message, now=p.now, warning=warning)

@@ -1,0 +1,151 @@
+"""What a trial's pod says about the trial: a pure function of the pod object.
+
+Failures are told apart because they mean different things to the search:
+- trainer errors (exit code != 0, OOMKilled, DeadlineExceeded) are the architecture's or the
+  user's fault; they end the trial as Failed and count toward budget.maxFailedTrials;
+- infrastructure losses (eviction, preemption, node loss, a pod deleted by someone else)
+  say nothing about the architecture; the trial is retried with a new attempt, which
+  resumes from its checkpoint, and no failure is counted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubenas.backends.kubernetes.objects import Obj
+from kubenas.engine.trials import TrialPhase
+
+RESULT_PREFIX = "KUBENAS_RESULT "
+MESSAGE_LIMIT = 1024
+# An infrastructure loss this many times in a row is no longer bad luck.
+MAX_ATTEMPTS = 10
+INFRA_REASONS = frozenset({"Evicted", "Preempted", "NodeLost", "Shutdown", "NodeShutdown",
+                           "Terminated", "UnexpectedAdmissionError"})
+# DisruptionTarget condition reasons (Kubernetes >= 1.26): the pod was lost, not wrong.
+DISRUPTIONS = frozenset({"PreemptionByScheduler", "PreemptionByKubeScheduler",
+                         "DeletionByTaintManager", "EvictionByEvictionAPI", "DeletionByPodGC",
+                         "TerminationByKubelet"})
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The trial's state according to its pod. `retry` means: start a new attempt."""
+
+    phase: TrialPhase
+    reason: str | None = None
+    message: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: tuple[float, ...] = ()
+    retry: bool = False
+    start_time: str | None = None
+    finish_time: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.phase in ("Succeeded", "Failed")
+
+
+def observe(pod: Obj | None, *, created: bool, objective: str) -> Observation | None:
+    """None when there is nothing to learn (no pod yet and none was ever created)."""
+    if pod is None:
+        if not created:
+            return None
+        return Observation("Pending", "PodDeleted", "the trial's pod was deleted by someone "
+                                                    "else", retry=True)
+    status = pod.get("status") or {}
+    phase = status.get("phase", "Pending")
+    start = status.get("startTime")
+    if phase == "Succeeded":
+        return _succeeded(_terminated(pod), objective, start)
+    if phase == "Failed":
+        return _failed(pod, start)
+    if pod["metadata"].get("deletionTimestamp"):
+        return Observation("Pending", "PodDeleted", f"pod {pod['metadata']['name']} was "
+                                                    "deleted by someone else", retry=True)
+    if phase == "Running":
+        return Observation("Running", start_time=start)
+    return Observation("Pending", _unschedulable(status), start_time=None)
+
+
+def _terminated(pod: Obj) -> Obj:
+    for c in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = (c.get("state") or {}).get("terminated")
+        if state is not None:
+            return dict(state)
+    return {}
+
+
+def _unschedulable(status: Obj) -> str | None:
+    for c in status.get("conditions") or []:
+        if c.get("type") == "PodScheduled" and c.get("status") == "False":
+            return str(c.get("reason") or "Unschedulable")
+    return None
+
+
+def parse_result(message: str | None) -> Obj | None:
+    """The trainer's final JSON: the whole message, or its last `KUBENAS_RESULT` line."""
+    if not message:
+        return None
+    candidates = [message.strip()]
+    candidates += [line[len(RESULT_PREFIX):] for line in reversed(message.splitlines())
+                   if line.startswith(RESULT_PREFIX)]
+    for text in candidates:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _numbers(values: Any) -> dict[str, float]:
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): float(v) for k, v in values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _succeeded(term: Obj, objective: str, start: str | None) -> Observation:
+    end = term.get("finishedAt")
+    result = parse_result(term.get("message"))
+    metrics = _numbers((result or {}).get("metrics"))
+    if objective not in metrics:
+        return Observation("Failed", "NoResult", f"the trainer exited 0 but its termination "
+                           f"message has no metrics.{objective}: {_tail(term.get('message'))}",
+                           start_time=start, finish_time=end)
+    curve = tuple(float(v) for v in (result or {}).get("curve") or ()
+                  if isinstance(v, int | float))[-50:]
+    return Observation("Succeeded", "Completed", None, metrics, curve, start_time=start,
+                       finish_time=end)
+
+
+def _failed(pod: Obj, start: str | None) -> Observation:
+    status = pod.get("status") or {}
+    reason = status.get("reason")
+    disruption = next((c.get("reason") for c in status.get("conditions") or []
+                       if c.get("type") == "DisruptionTarget" and c.get("status") == "True"),
+                      None)
+    term = _terminated(pod)
+    end = term.get("finishedAt")
+    if reason in INFRA_REASONS or disruption in DISRUPTIONS:
+        why = reason if reason in INFRA_REASONS else str(disruption)
+        return Observation("Pending", why, status.get("message") or why, retry=True)
+    if reason == "DeadlineExceeded":
+        return Observation("Failed", "DeadlineExceeded", status.get("message")
+                           or "the trial ran past budget.trialTimeout", start_time=start,
+                           finish_time=end)
+    if term.get("reason") == "OOMKilled":
+        return Observation("Failed", "OOMKilled", "the trainer ran out of memory (exit code "
+                           f"{term.get('exitCode')}); raise trialTemplate.resources.limits."
+                           "memory", start_time=start, finish_time=end)
+    code = term.get("exitCode")
+    return Observation("Failed", "Error", f"the trainer exited with code {code}: "
+                       f"{_tail(term.get('message'))}", start_time=start, finish_time=end)
+
+
+def _tail(message: str | None) -> str:
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1][-MESSAGE_LIMIT:] if lines else "no message"

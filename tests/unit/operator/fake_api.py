@@ -1,0 +1,134 @@
+"""An in-memory stand-in for the API server: enough REST semantics for reconcile tests."""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import itertools
+import re
+from typing import Any
+
+from kubenas.backends.kubernetes.kube import ApiError
+from kubenas.backends.kubernetes.status import merge_patch
+
+Obj = dict[str, Any]
+
+
+def _apply_merge(target: Obj, patch: Obj) -> Obj:
+    out = dict(target)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _apply_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _labels_match(obj: Obj, selector: str | None) -> bool:
+    """`k=v` and `k in (a,b)` requirements, as the operator writes them."""
+    labels = obj["metadata"].get("labels") or {}
+    for req in re.findall(r"[^,(]+\([^)]*\)|[^,]+", selector or ""):
+        if " in (" in req:
+            key, values = req.split(" in (")
+            if labels.get(key.strip()) not in values.rstrip(")").split(","):
+                return False
+        elif labels.get(req.split("=")[0]) != req.split("=")[1]:
+            return False
+    return True
+
+
+def _fields_match(obj: Obj, selector: str | None) -> bool:
+    """`status.phase!=X` requirements only."""
+    phase = (obj.get("status") or {}).get("phase", "")
+    return all(phase != req.split("!=")[1] for req in (selector or "").split(",") if req)
+
+
+class Crash(Exception):
+    """Raised by the fake when a test asks it to die after a number of writes."""
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.objects: dict[str, Obj] = {}
+        self.uids = itertools.count(1)
+        self.writes = 0
+        self.crash_after: int | None = None
+        self.calls: list[tuple[str, str]] = []
+        self.posted: list[Obj] = []
+
+    # helpers for tests
+    def put(self, collection: str, obj: Obj) -> Obj:
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("uid", f"uid-{next(self.uids)}")
+        meta.setdefault("generation", 1)
+        meta["resourceVersion"] = str(next(self.uids))
+        self.objects[f"{collection}/{meta['name']}"] = obj
+        return obj
+
+    def _write(self, method: str, path: str) -> None:
+        self.calls.append((method, path))
+        self.writes += 1
+        if self.crash_after is not None and self.writes > self.crash_after:
+            self.crash_after = None
+            raise Crash(f"crash before {method} {path}")
+
+    def items(self, collection: str) -> list[Obj]:
+        prefix = collection.rstrip("/") + "/"
+        return [copy.deepcopy(o) for k, o in self.objects.items()
+                if k.startswith(prefix) and "/" not in k[len(prefix):]]
+
+    # the Api protocol
+    def get(self, path: str) -> Obj | None:
+        obj = self.objects.get(path)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def list(self, path: str, label_selector: str | None = None,
+             field_selector: str | None = None) -> list[Obj]:
+        if path == "/api/v1/pods":
+            out = [copy.deepcopy(o) for k, o in self.objects.items() if "/pods/" in k]
+        else:
+            out = self.items(path)
+        return [o for o in out if _labels_match(o, label_selector)
+                and _fields_match(o, field_selector)]
+
+    def create(self, path: str, obj: Obj) -> Obj:
+        name = obj["metadata"]["name"]
+        if f"{path}/{name}" in self.objects:
+            raise ApiError(409, f"{name} already exists")
+        self._write("POST", path)
+        if path.endswith("/events"):
+            self.posted.append(obj)
+            return obj
+        stored = self.put(path, obj)
+        stored.pop("status", None)
+        return copy.deepcopy(stored)
+
+    def patch(self, path: str, patch: Obj) -> Obj:
+        self._write("PATCH", path)
+        base = path.removesuffix("/status")
+        if base not in self.objects:
+            raise ApiError(404, f"{base} not found")
+        obj = self.objects[base]
+        if path.endswith("/status"):
+            obj["status"] = _apply_merge(obj.get("status") or {}, patch["status"])
+        else:
+            meta = _apply_merge(obj["metadata"], patch.get("metadata") or {})
+            obj["metadata"] = meta
+            if "spec" in patch:
+                obj["spec"] = _apply_merge(obj["spec"], patch["spec"])
+                meta["generation"] += 1
+        obj["metadata"]["resourceVersion"] = str(next(self.uids))
+        return copy.deepcopy(obj)
+
+    def delete(self, path: str, grace_period_s: int | None = None) -> None:
+        self._write("DELETE", path)
+        self.objects.pop(path, None)
+
+    def reasons(self) -> builtins.list[str]:
+        return [e["reason"] for e in self.posted]
+
+
+__all__ = ["Crash", "FakeApi", "merge_patch"]
