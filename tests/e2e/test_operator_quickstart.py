@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,23 @@ from .conftest import REPO, Kubectl, Operator, free_port
 pytestmark = pytest.mark.slow
 
 
+def helm(kubectl: Kubectl, *args: str) -> str:
+    done = subprocess.run([str(REPO / ".tools" / "bin" / "helm"), "-n", kubectl.namespace,
+                           *args], env=kubectl.env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def test_cluster_quickstart_finds_an_accurate_network(kubectl: Kubectl,
                                                       operator: Operator) -> None:
+    # The platform engineer's step. The emulator runs no Deployments, so the operator under
+    # test is the local process; the chart's objects (and its CRDs) must install cleanly.
+    helm(kubectl, "install", "kubenas", str(REPO / "helm" / "kubenas"),
+         "--set", f"watchNamespaces={{{kubectl.namespace}}}",
+         "--set", f"prometheus.url={operator.cluster.prometheus_url}")
+    assert kubectl.get("deployment", "kubenas")["spec"]["strategy"]["type"] == "Recreate"
+    assert kubectl.get("role", "kubenas")["rules"]
     manifest = yaml.safe_load(Path(REPO / "examples" / "cluster-quickstart.yaml").read_text())
     # Pods share this machine's loopback addresses, so another test cluster may hold 9090.
     manifest["spec"]["trialTemplate"]["metricsPort"] = free_port()
@@ -32,3 +48,4 @@ def test_cluster_quickstart_finds_an_accurate_network(kubectl: Kubectl,
     assert queries and float(queries[1]) > 0
     events = {e["reason"] for e in kubectl.items("events")}
     assert {"Started", "TrialCreated", "ExperimentSucceeded"} <= events
+    helm(kubectl, "uninstall", "kubenas")
