@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kubenas.api.types import Experiment
+from kubenas.engine.digest import Digest
 from kubenas.engine.trials import Trial, objective_value, rank_key
 from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies import SearchContext, make
@@ -51,8 +52,9 @@ class Engine:
         self.space = SearchSpace(experiment.space)
         self.strategy = make(experiment.strategy)
         self._keys: dict[int, str] = {}
-        self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int]]] = {}
+        self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int] | None]] = {}
         self._values: dict[int, tuple[Trial, float | None]] = {}
+        self._digest = Digest(self._rank, self.key)
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -66,6 +68,7 @@ class Engine:
         `capacity` caps how many trials may be active (for example the free GPUs).
         """
         exp = self.experiment
+        self._digest.update(trials)
         outcome = self._outcome(trials, elapsed_s)
         if outcome is not None:
             return Decision(stop=self._stop_active(trials, outcome.reason), outcome=outcome)
@@ -73,7 +76,7 @@ class Engine:
             running = tuple((t.index, "Suspended") for t in trials if t.phase == "Running")
             return Decision(stop=running)
         create, exhausted = self._fill(list(trials), elapsed_s, capacity)
-        if create or any(t.active for t in trials):
+        if create or self._digest.active:
             return Decision(create=tuple(create))
         if len(trials) >= exp.budget.max_trials:
             return Decision(outcome=self._finish(trials, "MaxTrialsReached",
@@ -85,11 +88,10 @@ class Engine:
 
     def _outcome(self, trials: Sequence[Trial], elapsed_s: float) -> Outcome | None:
         exp = self.experiment
-        failed = [t for t in trials if t.phase == "Failed"]
-        if len(failed) > exp.budget.max_failed:
-            last = failed[-1]
+        failures, last = self._digest.failures, self._digest.last_failed
+        if failures > exp.budget.max_failed and last is not None:
             return Outcome("Failed", "MaxFailedTrialsReached",
-                           f"{len(failed)} trials failed, more than budget.maxFailedTrials="
+                           f"{failures} trials failed, more than budget.maxFailedTrials="
                            f"{exp.budget.max_failed}; last: trial {last.index} "
                            f"{last.reason or 'Error'}: {last.message or 'no message'}")
         best = self.best(trials)
@@ -114,15 +116,17 @@ class Engine:
         return tuple((t.index, reason) for t in trials if t.active)
 
     def best(self, trials: Sequence[Trial]) -> Trial | None:
-        done = [t for t in trials if t.phase == "Succeeded"
-                and objective_value(self.experiment, t) is not None]
-        return min(done, key=self._rank) if done else None
+        """The best succeeded trial by rank_key (feasible, larger budget, objective, age)."""
+        self._digest.update(trials)
+        return self._digest.best
 
-    def _rank(self, trial: Trial) -> tuple[int, int, float, int]:
-        """rank_key, remembered per trial record (records are immutable, so identity holds)."""
+    def _rank(self, trial: Trial) -> tuple[int, int, float, int] | None:
+        """rank_key of a trial with an objective value (else None), remembered per record."""
         known = self._ranks.get(trial.index)
         if known is None or known[0] is not trial:
-            known = self._ranks[trial.index] = (trial, rank_key(self.experiment, trial))
+            rank = (rank_key(self.experiment, trial)
+                    if objective_value(self.experiment, trial) is not None else None)
+            known = self._ranks[trial.index] = (trial, rank)
         return known[1]
 
     def key(self, trial: Trial) -> str:
@@ -135,8 +139,8 @@ class Engine:
         exp = self.experiment
         limit = exp.budget.max_parallel if capacity is None else min(exp.budget.max_parallel,
                                                                      capacity)
-        free = limit - sum(t.active for t in trials)
-        seen = {self.key(t) for t in trials}
+        free = limit - self._digest.active
+        seen = set(self._digest.keys)
         create: list[NewTrial] = []
         while free > 0 and len(trials) < exp.budget.max_trials:
             new = self._next(SearchContext(exp, self.space, trials, len(trials), elapsed_s, seen,

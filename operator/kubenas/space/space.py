@@ -19,6 +19,11 @@ from kubenas.api.types import Parameter, SearchSpaceSpec
 from kubenas.space.cell import cell_key
 
 Architecture = dict[str, Any]
+KEY_CACHE = 1 << 17
+# Keys per space spec (specs are immutable values), shared by every SearchSpace of that spec:
+# a benchmark builds thousands of engines over one space.
+_KEY_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], str]] = {}
+_CODE_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], np.ndarray]] = {}
 
 
 class SearchSpace:
@@ -29,6 +34,8 @@ class SearchSpace:
         self.family = spec.family
         self.parameters = spec.parameters
         self._by_name = {p.name: p for p in spec.parameters}
+        self._keys = _KEY_CACHES.setdefault(spec, {})
+        self._codes = _CODE_CACHES.setdefault(spec, {})
 
     # -- shape -----------------------------------------------------------------------------
     def count(self, param: Parameter, arch: Architecture) -> int:
@@ -181,6 +188,16 @@ class SearchSpace:
     # -- identity and encoding -------------------------------------------------------------
     def key(self, arch: Architecture) -> str:
         """A stable identity string; equal for encodings of the same network."""
+        values = tuple(tuple(v) if isinstance(v, list) else v
+                       for v in (arch[p.name] for p in self.parameters))
+        key = self._keys.get(values)
+        if key is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            key = self._keys[values] = self._key(arch)
+        return key
+
+    def _key(self, arch: Architecture) -> str:
         arch = {p.name: arch[p.name] for p in self.parameters}
         cell = self.spec.cell
         if cell is not None:
@@ -191,8 +208,19 @@ class SearchSpace:
         """A fixed-length feature vector: one-hot for choices, [0, 1] for ranges.
 
         Repeats are padded to their largest count with zeros, so that architectures of
-        different depths share one feature space.
+        different depths share one feature space. The result is shared: do not modify it.
         """
+        values = tuple(tuple(v) if isinstance(v, list) else v
+                       for v in (arch[p.name] for p in self.parameters))
+        vector = self._codes.get(values)
+        if vector is None:
+            if len(self._codes) >= KEY_CACHE:
+                self._codes.clear()
+            vector = self._codes[values] = self._encode(arch)
+            vector.flags.writeable = False
+        return vector
+
+    def _encode(self, arch: Architecture) -> np.ndarray:
         feats: list[float] = []
         for p in self.parameters:
             values = arch[p.name] if p.repeat is not None else [arch[p.name]]

@@ -16,11 +16,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kubenas.api.schema import Schema
+from kubenas.api.schema import Schema, integer, number, string
 from kubenas.api.types import Experiment, ObjectiveSpec
 from kubenas.engine.asha import asha_promotion
 from kubenas.engine.trials import Trial, objective_value
 from kubenas.space.space import Architecture, SearchSpace
+from kubenas.strategies.final import final_promotion
 
 MAX_ATTEMPTS = 200
 EXHAUSTIVE_LIMIT = 200_000
@@ -44,6 +45,9 @@ class SearchContext:
     index: int
     elapsed_s: float = 0.0
     seen_keys: set[str] = field(default_factory=set)
+    memo: dict[int, tuple[Trial, float | None]] = field(default_factory=dict)
+    """value() per trial index, valid while the record is the same object; the engine
+    shares one across calls so that a long history is not re-scored on every proposal."""
 
     @property
     def objective(self) -> ObjectiveSpec:
@@ -67,11 +71,16 @@ class SearchContext:
 
         An infeasible trial (outside objective.constraints) scores below every feasible one.
         """
+        known = self.memo.get(trial.index)
+        if known is not None and known[0] is trial:
+            return known[1]
         raw = objective_value(self.experiment, trial)
-        if raw is None:
-            return None
-        score = self.objective.primary.score(raw)
-        return score if self.objective.feasible(dict(trial.metrics)) else score - 1e9
+        value = None
+        if raw is not None:
+            score = self.objective.primary.score(raw)
+            value = score if self.objective.feasible(dict(trial.metrics)) else score - 1e9
+        self.memo[trial.index] = (trial, value)
+        return value
 
     def completed(self, rung: int | None = 0) -> list[tuple[Trial, float]]:
         """Succeeded trials (at one rung, or all rungs with None) in index order, with values."""
@@ -110,11 +119,29 @@ class SearchContext:
         return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
 
 
+def promotion_setting(default: str = "asha") -> dict[str, Schema]:
+    """The `promotion` setting every strategy takes, with its own default."""
+    return {
+        "promotion": string(
+            "How trials reach larger fidelity budgets: asha (successive halving as results "
+            "come in), final (low budget first, then the best candidates are promoted to the "
+            "top budget when just enough of budget.maxDuration is left), none (every trial "
+            "stays at the lowest budget).", enum=("asha", "final", "none"), default=default),
+        "promoteCandidates": integer("With promotion final: how many of the best candidates "
+                                     "to promote.", minimum=2, default=3),
+        "promoteShare": number("With promotion final: the largest share of "
+                               "budget.maxDuration the promotions may take.", minimum=0,
+                               maximum=1, default=0.5),
+    }
+
+
 class Strategy(ABC):
     """Proposes architectures; may also decide promotions to larger budgets."""
 
     name: ClassVar[str]
-    settings_schema: ClassVar[dict[str, Schema]] = {}
+    settings_schema: ClassVar[dict[str, Schema]] = promotion_setting()
+    single_objective: ClassVar[bool] = True
+    multi_objective: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
@@ -127,5 +154,11 @@ class Strategy(ABC):
         """A new architecture for trial ctx.index, or None when the strategy has no more."""
 
     def promote(self, ctx: SearchContext) -> Promotion | None:
-        """A promotion to make instead of a new architecture; the default is ASHA."""
+        """A promotion to make instead of a new architecture, as `promotion` says."""
+        rule = self.setting("promotion")
+        if rule == "none":
+            return None
+        if rule == "final":
+            return final_promotion(ctx, self.setting("promoteCandidates"),
+                                   self.setting("promoteShare"))
         return asha_promotion(ctx)

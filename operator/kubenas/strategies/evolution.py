@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from kubenas.api.schema import integer
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy
+from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
 
 
 class RegularizedEvolution(Strategy):
     name = "evolution"
     settings_schema = {
+        **promotion_setting(),
         "population": integer("Architectures in the population.", minimum=2, default=10),
         "tournamentSize": integer("Members drawn for each tournament.", minimum=1, default=3),
         "mutations": integer("Slots changed per child.", minimum=1, default=1),

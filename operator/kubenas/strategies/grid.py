@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from kubenas.api.schema import boolean
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy
+from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
 
 
 class GridSearch(Strategy):
     name = "grid"
     settings_schema = {
+        **promotion_setting(),
         "shuffle": boolean("Visit the grid in a seeded random order instead of in order.",
                            default=False),
     }
 
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self._grid: list[Architecture] | None = None
+
     def propose(self, ctx: SearchContext) -> Architecture | None:
-        grid = list(ctx.space.grid())
-        if self.setting("shuffle"):
-            order = np.random.default_rng(ctx.experiment.strategy.seed).permutation(len(grid))
-            grid = [grid[i] for i in order]
-        return next((arch for arch in grid if not ctx.seen(arch)), None)
+        if self._grid is None:  # a pure function of the space and seed: built once
+            grid = list(ctx.space.grid())
+            if self.setting("shuffle"):
+                seed = ctx.experiment.strategy.seed
+                grid = [grid[i] for i in np.random.default_rng(seed).permutation(len(grid))]
+            self._grid = grid
+        return next((arch for arch in self._grid if not ctx.seen(arch)), None)

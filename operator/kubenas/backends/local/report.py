@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from kubenas.engine.status import summarize
 from kubenas.engine.trials import Trial, objective_value
 
 
-def status(exp: Experiment, trials: list[Trial], outcome: Outcome, *, started: datetime,
+def status(exp: Experiment, trials: Sequence[Trial], outcome: Outcome, *, started: datetime,
            finished: datetime) -> dict[str, Any]:
     summary = summarize(exp, trials)
     done = sum(t.phase in ("Succeeded", "Failed", "Stopped") for t in trials)

@@ -1,0 +1,110 @@
+"""Bayesian optimisation for architectures (`bo`): kubenas's default strategy.
+
+A Gaussian process (see `surrogate`) models the normal scores of the objective at the
+lowest fidelity from every completed trial there, with length scale and noise chosen by
+marginal likelihood. Feature views (see `features`: one-hot slots, and cell paths for DAG
+cells) take turns from one proposal to the next, so neither view's blind spots trap the
+search in a local optimum. Expected improvement is then
+maximised over a pool of untried architectures (by `space.key`): the whole one-slot
+neighbourhood of the best few, where good networks cluster, plus either every distinct
+network of a small finite space or random samples of a large one. With `promotion: final`
+the last stretch of budget.maxDuration promotes the best candidates to the top fidelity
+when that is affordable; the default stays at the lowest fidelity (see
+docs/decisions/0002-default-strategy.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kubenas.api.schema import integer
+from kubenas.space.space import Architecture, SearchSpace
+from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.features import stack, views
+from kubenas.strategies.surrogate import GP, expected_improvement, normal_scores
+
+UNIVERSE_LIMIT = 50_000
+SHORTLIST = 400
+
+
+class BayesianOptimisation(Strategy):
+    name = "bo"
+    settings_schema = {
+        **promotion_setting("none"),
+        "initial": integer("Random architectures before the model takes over.", minimum=2,
+                           default=5),
+        "incumbents": integer("Best architectures whose whole one-slot neighbourhood joins "
+                              "the acquisition pool.", minimum=1, default=2),
+        "samples": integer("Random architectures added to the pool: distinct networks of a "
+                           f"finite space of at most {UNIVERSE_LIMIT} encodings, otherwise "
+                           "random samples.", minimum=0, default=1000),
+    }
+
+    def propose(self, ctx: SearchContext) -> Architecture | None:
+        done = ctx.completed(rung=0)
+        if len(done) < self.setting("initial"):
+            return ctx.fresh(lambda: ctx.space.sample(ctx.rng))
+        view = self._view(ctx, done)
+        pool, x = self._pool(ctx, done, view)
+        if not pool:
+            return ctx.fresh(lambda: ctx.space.sample(ctx.rng))
+        z = normal_scores(np.array([v for _, v in done]))
+        gp = GP.fit(stack(ctx.space, [dict(t.arch) for t, _ in done])[view], z)
+        if len(pool) > SHORTLIST:  # the variance costs n^2 per candidate: shortlist by mean
+            keep = np.sort(np.argsort(-gp.mean(x), kind="stable")[:SHORTLIST])
+            pool, x = [pool[int(i)] for i in keep], x[keep]
+        mu, sigma = gp.predict(x)
+        return pool[int(np.argmax(expected_improvement(mu, sigma, float(z.max()))))]
+
+    @staticmethod
+    def _view(ctx: SearchContext, done: list) -> int:
+        """Views take turns by trial index; a richer view joins once the history has at
+        least as many points as it has features (before that it overfits)."""
+        widths = [len(v) for v in views(ctx.space, dict(done[0][0].arch))]
+        usable = [i for i, w in enumerate(widths) if i == 0 or len(done) >= w]
+        return usable[ctx.index % len(usable)]
+
+    def _pool(self, ctx: SearchContext, done: list,
+              view: int) -> tuple[list[Architecture], np.ndarray]:
+        """Untried candidates, one per network, with their features in `view`."""
+        ranked = sorted(done, key=lambda tv: (-tv[1], tv[0].index))
+        keys = set(ctx.seen_keys)
+        pool: list[Architecture] = []
+        near = [a for t, _ in ranked[: self.setting("incumbents")]
+                for a in ctx.space.neighbours(dict(t.arch), ctx.rng)]
+        universe = distinct(ctx.space)
+        if universe is None:
+            near += [ctx.space.sample(ctx.rng) for _ in range(self.setting("samples"))]
+        for arch in near:
+            key = ctx.key(arch)
+            if key not in keys:
+                keys.add(key)
+                pool.append(arch)
+        parts = [stack(ctx.space, pool)[view]] if pool else []
+        if universe is not None:
+            archs, universe_keys, matrices = universe
+            drawn = ctx.rng.choice(len(archs), size=min(self.setting("samples"), len(archs)),
+                                   replace=False)
+            take = [int(i) for i in np.sort(drawn) if universe_keys[int(i)] not in keys]
+            pool += [archs[i] for i in take]
+            parts.append(matrices[view][take])
+        return pool, (np.concatenate(parts) if parts else np.empty((0, 0)))
+
+
+Universe = tuple[list[Architecture], list[str], list[np.ndarray]]
+_UNIVERSES: dict[object, Universe | None] = {}
+
+
+def distinct(space: SearchSpace) -> Universe | None:
+    """One architecture per distinct network of a small finite space (None if large), with
+    keys and feature matrices (built once per process and space)."""
+    if space.spec not in _UNIVERSES:
+        if not space.finite or space.size > UNIVERSE_LIMIT:
+            _UNIVERSES[space.spec] = None
+        else:
+            archs: dict[str, Architecture] = {}
+            for arch in space.grid():
+                archs.setdefault(space.key(arch), arch)
+            values = list(archs.values())
+            _UNIVERSES[space.spec] = (values, list(archs), stack(space, values))
+    return _UNIVERSES[space.spec]

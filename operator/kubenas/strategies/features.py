@@ -1,0 +1,96 @@
+"""Feature views of architectures for surrogate models.
+
+Every space has the one-hot view (`SearchSpace.encode`: one-hot choices, [0, 1] ranges).
+A space that declares a DAG `cell` also has the path view (White et al., BANANAS, 2021):
+the cell's operation list is replaced by the counts of each input-to-output path's
+operation sequence, where paths through the zero op vanish and the identity op drops out of
+a sequence. Equivalent encodings then get equal features, and the features say what
+computation reaches the output rather than which slot holds which op. The surrogate picks
+the view that explains the history best. Only the space declaration is used.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from kubenas.api.types import Cell, Parameter, SearchSpaceSpec
+from kubenas.space.space import Architecture, SearchSpace
+
+_CACHE: dict[SearchSpaceSpec, dict[tuple[Any, ...], tuple[np.ndarray, ...]]] = {}
+CACHE_LIMIT = 1 << 17
+
+
+def views(space: SearchSpace, arch: Architecture) -> tuple[np.ndarray, ...]:
+    """Every feature view of an architecture (shared arrays: do not modify)."""
+    cache = _CACHE.setdefault(space.spec, {})
+    values = tuple(tuple(v) if isinstance(v, list) else v
+                   for v in (arch[p.name] for p in space.parameters))
+    found = cache.get(values)
+    if found is None:
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        found = cache[values] = _views(space, arch)
+    return found
+
+
+def stack(space: SearchSpace, archs: list[Architecture]) -> list[np.ndarray]:
+    """One matrix per view, a row per architecture."""
+    rows = [views(space, a) for a in archs]
+    return [np.stack([r[v] for r in rows]) for v in range(len(rows[0]))]
+
+
+def _views(space: SearchSpace, arch: Architecture) -> tuple[np.ndarray, ...]:
+    one_hot = space.encode(arch)
+    cell = space.spec.cell
+    if cell is None:
+        return (one_hot,)
+    index = _sequence_index(space.spec.parameter(cell.parameter), cell)
+    counts = np.zeros(len(index))
+    for seq in paths(list(arch[cell.parameter]), cell):
+        counts[index[seq]] += 1.0
+    start, width = _span(space, cell.parameter)
+    path_view = np.concatenate([one_hot[:start], one_hot[start + width:], counts])
+    for view in (one_hot, path_view):
+        view.flags.writeable = False
+    return one_hot, path_view
+
+
+def paths(ops: list[str], cell: Cell) -> list[tuple[str, ...]]:
+    """Operation sequences of every live input-to-output path, identities dropped."""
+    incoming: dict[int, list[tuple[int, str]]] = {}
+    for (target, source), op in zip(cell.edges, ops, strict=True):
+        if op != cell.zero_op:
+            incoming.setdefault(target, []).append((source, op))
+    out: list[tuple[str, ...]] = []
+
+    def walk(node: int, suffix: tuple[str, ...]) -> None:
+        if node == 0:
+            out.append(suffix)
+            return
+        for source, op in incoming.get(node, []):
+            walk(source, suffix if op == cell.identity_op else (op, *suffix))
+
+    walk(cell.nodes - 1, ())
+    return out
+
+
+@lru_cache(maxsize=64)
+def _sequence_index(param: Parameter, cell: Cell) -> dict[tuple[str, ...], int]:
+    ops = [str(c) for c in param.choices if c not in (cell.zero_op, cell.identity_op)]
+    seqs = [s for n in range(cell.nodes) for s in itertools.product(ops, repeat=n)]
+    return {s: i for i, s in enumerate(seqs)}
+
+
+def _span(space: SearchSpace, name: str) -> tuple[int, int]:
+    """Where a parameter's block sits in `SearchSpace.encode`."""
+    start = 0
+    for p in space.parameters:
+        width = (len(p.choices) if p.kind == "choice" else 1) * space.max_count(p)
+        if p.name == name:
+            return start, width
+        start += width
+    raise KeyError(name)
