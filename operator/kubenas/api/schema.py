@@ -16,7 +16,7 @@ GROUP = "kubenas.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bo", "nsga2")
+STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bo", "nsga2", "parego")
 FAMILIES_NOTE = "Built-in trainer families: macro_cnn, nb201. A custom trainer may accept others."
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -210,7 +210,7 @@ def search_space_schema() -> Schema:
 
 def strategy_schema() -> Schema:
     return obj("How the next architectures are proposed.", {
-        "name": string("Search strategy.", enum=STRATEGIES, default="evolution"),
+        "name": string("Search strategy.", enum=STRATEGIES, default="bo"),
         "seed": integer("Seed for every random choice; same seed and history give the same "
                         "decisions.", minimum=0, default=0),
         "settings": free_object("Strategy settings, e.g. population and tournamentSize for "
@@ -350,6 +350,9 @@ def experiment_spec_schema() -> Schema:
              field_path=".strategy.name"),
         rule("self.strategy.name != 'nsga2' || has(self.objective.additional)",
              "nsga2 needs a second objective in objective.additional",
+             field_path=".strategy.name"),
+        rule("self.strategy.name != 'parego' || has(self.objective.additional)",
+             "parego needs a second objective in objective.additional",
              field_path=".strategy.name"),
     ])
 

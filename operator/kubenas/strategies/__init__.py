@@ -8,12 +8,19 @@ from kubenas.api.schema import obj
 from kubenas.api.types import StrategySpec
 from kubenas.api.validate import FieldError, validate
 from kubenas.strategies.base import Promotion, SearchContext, Strategy
+from kubenas.strategies.bo import BayesianOptimisation
 from kubenas.strategies.evolution import RegularizedEvolution
 from kubenas.strategies.grid import GridSearch
+from kubenas.strategies.nsga2 import NSGA2
+from kubenas.strategies.parego import ParEGO
 from kubenas.strategies.random_search import RandomSearch
+from kubenas.strategies.reinforce import Reinforce
+from kubenas.strategies.tpe import TPE
 
 REGISTRY: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (RandomSearch, GridSearch, RegularizedEvolution)
+    cls.name: cls for cls in (RandomSearch, GridSearch, RegularizedEvolution,
+                              BayesianOptimisation, TPE, Reinforce, NSGA2,
+                              ParEGO)
 }
 
 __all__ = ["REGISTRY", "Promotion", "SearchContext", "Strategy", "make", "settings_errors"]
