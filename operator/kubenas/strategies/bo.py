@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from kubenas.api.schema import integer
+from kubenas.engine.trials import Trial
 from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
 from kubenas.strategies.features import stack, views
@@ -66,29 +67,34 @@ class BayesianOptimisation(Strategy):
 
     def _pool(self, ctx: SearchContext, done: list,
               view: int) -> tuple[list[Architecture], np.ndarray]:
-        """Untried candidates, one per network, with their features in `view`."""
         ranked = sorted(done, key=lambda tv: (-tv[1], tv[0].index))
-        keys = set(ctx.seen_keys)
-        pool: list[Architecture] = []
-        near = [a for t, _ in ranked[: self.setting("incumbents")]
-                for a in ctx.space.neighbours(dict(t.arch), ctx.rng)]
-        universe = distinct(ctx.space)
-        if universe is None:
-            near += [ctx.space.sample(ctx.rng) for _ in range(self.setting("samples"))]
-        for arch in near:
-            key = ctx.key(arch)
-            if key not in keys:
-                keys.add(key)
-                pool.append(arch)
-        parts = [stack(ctx.space, pool)[view]] if pool else []
-        if universe is not None:
-            archs, universe_keys, matrices = universe
-            drawn = ctx.rng.choice(len(archs), size=min(self.setting("samples"), len(archs)),
-                                   replace=False)
-            take = [int(i) for i in np.sort(drawn) if universe_keys[int(i)] not in keys]
-            pool += [archs[i] for i in take]
-            parts.append(matrices[view][take])
-        return pool, (np.concatenate(parts) if parts else np.empty((0, 0)))
+        parents = [t for t, _ in ranked[: self.setting("incumbents")]]
+        return candidate_pool(ctx, parents, self.setting("samples"), view)
+
+
+def candidate_pool(ctx: SearchContext, parents: list[Trial], samples: int,
+                   view: int) -> tuple[list[Architecture], np.ndarray]:
+    """Untried candidates, one per network, with their features in `view`: the neighbours
+    of `parents`, plus `samples` draws from the whole space (or random samples of it)."""
+    keys = set(ctx.seen_keys)
+    pool: list[Architecture] = []
+    near = [a for t in parents for a in ctx.space.neighbours(dict(t.arch), ctx.rng)]
+    universe = distinct(ctx.space)
+    if universe is None:
+        near += [ctx.space.sample(ctx.rng) for _ in range(samples)]
+    for arch in near:
+        key = ctx.key(arch)
+        if key not in keys:
+            keys.add(key)
+            pool.append(arch)
+    parts = [stack(ctx.space, pool)[view]] if pool else []
+    if universe is not None:
+        archs, universe_keys, matrices = universe
+        drawn = ctx.rng.choice(len(archs), size=min(samples, len(archs)), replace=False)
+        take = [int(i) for i in np.sort(drawn) if universe_keys[int(i)] not in keys]
+        pool += [archs[i] for i in take]
+        parts.append(matrices[view][take])
+    return pool, (np.concatenate(parts) if parts else np.empty((0, 0)))
 
 
 Universe = tuple[list[Architecture], list[str], list[np.ndarray]]

@@ -22,7 +22,7 @@ import numpy as np
 from kubenas.api.schema import integer, number, string
 from kubenas.space.space import Architecture
 from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
-from kubenas.strategies.bo import SHORTLIST, BayesianOptimisation, distinct
+from kubenas.strategies.bo import SHORTLIST, BayesianOptimisation, candidate_pool
 from kubenas.strategies.features import stack
 from kubenas.strategies.nsga2 import fronts, points, violation
 from kubenas.strategies.surrogate import GP, expected_improvement, normal_scores
@@ -108,27 +108,7 @@ class ParEGO(Strategy):
 
     def _pool(self, ctx: SearchContext, parents: list,
               view: int) -> tuple[list[Architecture], np.ndarray]:
-        """Untried candidates, one per network, with their features in `view`."""
-        keys = set(ctx.seen_keys)
-        pool: list[Architecture] = []
-        near = [a for t in parents for a in ctx.space.neighbours(dict(t.arch), ctx.rng)]
-        universe = distinct(ctx.space)
-        if universe is None:
-            near += [ctx.space.sample(ctx.rng) for _ in range(self.setting("samples"))]
-        for arch in near:
-            key = ctx.key(arch)
-            if key not in keys:
-                keys.add(key)
-                pool.append(arch)
-        parts = [stack(ctx.space, pool)[view]] if pool else []
-        if universe is not None:
-            archs, universe_keys, matrices = universe
-            drawn = ctx.rng.choice(len(archs), size=min(self.setting("samples"), len(archs)),
-                                   replace=False)
-            take = [int(i) for i in np.sort(drawn) if universe_keys[int(i)] not in keys]
-            pool += [archs[i] for i in take]
-            parts.append(matrices[view][take])
-        return pool, (np.concatenate(parts) if parts else np.empty((0, 0)))
+        return candidate_pool(ctx, parents, self.setting("samples"), view)
 
 
 def scalarise(pts: np.ndarray, weights: np.ndarray, rho: float) -> np.ndarray:
