@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -188,14 +188,7 @@ class SearchSpace:
     # -- identity and encoding -------------------------------------------------------------
     def key(self, arch: Architecture) -> str:
         """A stable identity string; equal for encodings of the same network."""
-        values = tuple(tuple(v) if isinstance(v, list) else v
-                       for v in (arch[p.name] for p in self.parameters))
-        key = self._keys.get(values)
-        if key is None:
-            if len(self._keys) >= KEY_CACHE:
-                self._keys.clear()
-            key = self._keys[values] = self._key(arch)
-        return key
+        return self._cached(self._keys, arch, self._key)
 
     def _key(self, arch: Architecture) -> str:
         arch = {p.name: arch[p.name] for p in self.parameters}
@@ -210,14 +203,23 @@ class SearchSpace:
         Repeats are padded to their largest count with zeros, so that architectures of
         different depths share one feature space. The result is shared: do not modify it.
         """
+        return self._cached(self._codes, arch, self._frozen_encode)
+
+    def _cached(self, cache: dict[tuple[Any, ...], Any], arch: Architecture,
+                compute: Callable[[Architecture], Any]) -> Any:
+        """Memoise per architecture value, cleared wholesale past KEY_CACHE entries."""
         values = tuple(tuple(v) if isinstance(v, list) else v
                        for v in (arch[p.name] for p in self.parameters))
-        vector = self._codes.get(values)
-        if vector is None:
-            if len(self._codes) >= KEY_CACHE:
-                self._codes.clear()
-            vector = self._codes[values] = self._encode(arch)
-            vector.flags.writeable = False
+        hit = cache.get(values)
+        if hit is None:
+            if len(cache) >= KEY_CACHE:
+                cache.clear()
+            hit = cache[values] = compute(arch)
+        return hit
+
+    def _frozen_encode(self, arch: Architecture) -> np.ndarray:
+        vector = self._encode(arch)
+        vector.flags.writeable = False
         return vector
 
     def _encode(self, arch: Architecture) -> np.ndarray:
