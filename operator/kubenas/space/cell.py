@@ -21,6 +21,22 @@ def cell_key(ops: list[str], cell: Cell) -> str:
     return _expression(tuple(ops), cell)
 
 
+def live_ops(ops: list[str], cell: Cell) -> list[str]:
+    """The same cell with every edge that lies on no input-to-output path set to the zero
+    op: such an edge changes the encoding but not the network."""
+    edges = list(zip(cell.edges, ops, strict=True))
+    fed = {0}  # nodes the input reaches (edges come ordered by target)
+    for (target, source), op in edges:
+        if op != cell.zero_op and source in fed:
+            fed.add(target)
+    feeds = {cell.nodes - 1}  # nodes that reach the output
+    for (target, source), op in reversed(edges):
+        if op != cell.zero_op and target in feeds:
+            feeds.add(source)
+    return [op if source in fed and target in feeds else cell.zero_op
+            for (target, source), op in edges]
+
+
 @lru_cache(maxsize=65536)
 def _expression(ops: tuple[str, ...], cell: Cell) -> str:
     nodes = ["0"]

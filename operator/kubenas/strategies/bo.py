@@ -60,9 +60,10 @@ class BayesianOptimisation(Strategy):
     @staticmethod
     def _view(ctx: SearchContext, done: list) -> int:
         """Views take turns by trial index; a richer view joins once the history has at
-        least as many points as it has features (before that it overfits)."""
+        least half as many points as it has features (a GP on far more features than points
+        is mostly prior; see docs/decisions/0002-default-strategy.md for the measurements)."""
         widths = [len(v) for v in views(ctx.space, dict(done[0][0].arch))]
-        usable = [i for i, w in enumerate(widths) if i == 0 or len(done) >= w]
+        usable = [i for i, w in enumerate(widths) if i == 0 or 2 * len(done) >= w]
         return usable[ctx.index % len(usable)]
 
     def _pool(self, ctx: SearchContext, done: list,

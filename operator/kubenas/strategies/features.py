@@ -2,11 +2,13 @@
 
 Every space has the one-hot view (`SearchSpace.encode`: one-hot choices, [0, 1] ranges).
 A space that declares a DAG `cell` also has the path view (White et al., BANANAS, 2021):
-the cell's operation list is replaced by the counts of each input-to-output path's
-operation sequence, where paths through the zero op vanish and the identity op drops out of
-a sequence. Equivalent encodings then get equal features, and the features say what
-computation reaches the output rather than which slot holds which op. The surrogate picks
-the view that explains the history best. Only the space declaration is used.
+the cell's operation list is replaced by one 0/1 feature per possible operation sequence,
+set when some input-to-output path computes it; paths through the zero op vanish and the
+identity op drops out of a sequence. Equivalent encodings then get equal features, and the
+features say what computation reaches the output rather than which slot holds which op.
+In the one-hot view of a cell, edges off every input-to-output path read as the zero op, so
+encodings that differ only in dead edges coincide there too. Only the space declaration is
+used. Measurements behind these choices: docs/decisions/0002-default-strategy.md.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from kubenas.api.types import Cell, Parameter, SearchSpaceSpec
+from kubenas.space.cell import live_ops
 from kubenas.space.space import Architecture, SearchSpace
 
 _CACHE: dict[SearchSpaceSpec, dict[tuple[Any, ...], tuple[np.ndarray, ...]]] = {}
@@ -44,16 +47,17 @@ def stack(space: SearchSpace, archs: list[Architecture]) -> list[np.ndarray]:
 
 
 def _views(space: SearchSpace, arch: Architecture) -> tuple[np.ndarray, ...]:
-    one_hot = space.encode(arch)
     cell = space.spec.cell
     if cell is None:
-        return (one_hot,)
+        return (space.encode(arch),)
+    ops = list(arch[cell.parameter])
+    one_hot = space.encode({**arch, cell.parameter: live_ops(ops, cell)})
     index = _sequence_index(space.spec.parameter(cell.parameter), cell)
-    counts = np.zeros(len(index))
-    for seq in paths(list(arch[cell.parameter]), cell):
-        counts[index[seq]] += 1.0
+    present = np.zeros(len(index))
+    for seq in paths(ops, cell):
+        present[index[seq]] = 1.0
     start, width = _span(space, cell.parameter)
-    path_view = np.concatenate([one_hot[:start], one_hot[start + width:], counts])
+    path_view = np.concatenate([one_hot[:start], one_hot[start + width:], present])
     for view in (one_hot, path_view):
         view.flags.writeable = False
     return one_hot, path_view
