@@ -41,6 +41,8 @@ def test_cluster_quickstart_finds_an_accurate_network(kubectl: Kubectl,
     assert status["bestTrial"]["metrics"]["val_accuracy"] >= 0.97
     assert status["bestTrial"]["architecture"]["depth"] == 2
     assert status["trials"]["total"] == 4 and status["progress"] == "4/4"
+    header, row = kubectl("get", "nasx", "cluster-quickstart", "-o", "wide").stdout.splitlines()
+    assert dict(zip(header.split(), row.split(), strict=True))["STRATEGY"] == "random"
     trials = kubectl.items("nastrials")
     assert all(t["status"]["curve"] for t in trials if t["status"]["phase"] == "Succeeded")
     queries = re.search(r'kubenas_prometheus_queries_total\{result="success"\} (\S+)',

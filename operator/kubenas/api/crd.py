@@ -105,7 +105,7 @@ def experiment_crd() -> dict[str, Any]:
         _column("Trials", "string", ".status.progress", "Finished trials over maxTrials."),
         _column("Running", "integer", ".status.trials.running", "Trials training now."),
         _column("Metric", "string", ".spec.objective.metric", "Primary objective metric.", 1),
-        _column("Strategy", "string", ".spec.strategy.name", "Search strategy.", 1),
+        _column("Strategy", "string", ".status.strategy", "Search strategy in use.", 1),
         AGE,
     ])
 

@@ -14,7 +14,12 @@ from typing import Any, Literal
 
 import yaml
 
-from kubenas.api.schema import API_VERSION, experiment_spec_schema
+from kubenas.api.schema import (
+    API_VERSION,
+    DEFAULT_MULTI_STRATEGY,
+    DEFAULT_STRATEGY,
+    experiment_spec_schema,
+)
 from kubenas.api.types import (
     Budget,
     Cell,
@@ -118,10 +123,9 @@ def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
         if "choice" in p and len({repr(c) for c in p["choice"]}) != len(p["choice"]):
             errors.append(FieldError(f"spec.searchSpace.parameters[{i}].choice",
                                      "choices must be distinct"))
-    strategy = spec["strategy"]
     from kubenas.strategies import settings_errors  # strategies depend on api, not back
 
-    errors += settings_errors(strategy["name"], strategy.get("settings", {}))
+    errors += settings_errors(strategy_name(spec), spec["strategy"].get("settings", {}))
     errors += _fidelity_errors(spec)
     for field in ("maxDuration", "trialTimeout"):
         if field in spec["budget"]:
@@ -130,6 +134,15 @@ def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
             except ValueError as exc:
                 errors.append(FieldError(f"spec.budget.{field}", str(exc)))
     return errors
+
+
+def strategy_name(spec: dict[str, Any]) -> str:
+    """spec.strategy.name, or the default for the objectives (the schema cannot default a
+    field by another field's value)."""
+    name = spec["strategy"].get("name")
+    if name:
+        return str(name)
+    return DEFAULT_MULTI_STRATEGY if spec["objective"].get("additional") else DEFAULT_STRATEGY
 
 
 def _fidelity_errors(spec: dict[str, Any]) -> list[FieldError]:
@@ -203,7 +216,7 @@ def _build(spec: dict[str, Any], name: str, namespace: str, source: str) -> Expe
             cell=Cell(cell["parameter"], cell["nodes"], cell["zeroOp"], cell.get("identityOp"))
             if cell else None,
         ),
-        strategy=StrategySpec(spec["strategy"]["name"], spec["strategy"]["seed"],
+        strategy=StrategySpec(strategy_name(spec), spec["strategy"]["seed"],
                               dict(spec["strategy"].get("settings", {}))),
         budget=Budget(
             max_trials=budget["maxTrials"],

@@ -17,6 +17,8 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bo", "nsga2", "parego")
+DEFAULT_STRATEGY = "bo"
+DEFAULT_MULTI_STRATEGY = "parego"  # a default that ignores objective.additional would surprise
 FAMILIES_NOTE = "Built-in trainer families: macro_cnn, nb201. A custom trainer may accept others."
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -210,7 +212,8 @@ def search_space_schema() -> Schema:
 
 def strategy_schema() -> Schema:
     return obj("How the next architectures are proposed.", {
-        "name": string("Search strategy.", enum=STRATEGIES, default="bo"),
+        "name": string(f"Search strategy. Unset: {DEFAULT_STRATEGY}, or {DEFAULT_MULTI_STRATEGY} "
+                       "when objective.additional is set.", enum=STRATEGIES),
         "seed": integer("Seed for every random choice; same seed and history give the same "
                         "decisions.", minimum=0, default=0),
         "settings": free_object("Strategy settings, e.g. population and tournamentSize for "
@@ -345,13 +348,16 @@ def experiment_spec_schema() -> Schema:
         "suspend": boolean("Stop running trials and start no new ones until set back to false.",
                            default=False),
     }, required=("objective", "searchSpace"), rules=[
-        rule("self.strategy.name != 'grid' || self.searchSpace.parameters.all(p, !has(p.float))",
+        rule("!has(self.strategy.name) || self.strategy.name != 'grid' || "
+             "self.searchSpace.parameters.all(p, !has(p.float))",
              "grid needs a finite space: replace float parameters by choice or int",
              field_path=".strategy.name"),
-        rule("self.strategy.name != 'nsga2' || has(self.objective.additional)",
+        rule("!has(self.strategy.name) || self.strategy.name != 'nsga2' || "
+             "has(self.objective.additional)",
              "nsga2 needs a second objective in objective.additional",
              field_path=".strategy.name"),
-        rule("self.strategy.name != 'parego' || has(self.objective.additional)",
+        rule("!has(self.strategy.name) || self.strategy.name != 'parego' || "
+             "has(self.objective.additional)",
              "parego needs a second objective in objective.additional",
              field_path=".strategy.name"),
     ])

@@ -90,6 +90,8 @@ def experiment_status_schema() -> Schema:
         "phase": string("Lifecycle phase of the search.", enum=EXPERIMENT_PHASES),
         "conditions": conditions_schema(),
         "observedGeneration": _generation("metadata.generation this status reflects."),
+        "strategy": string("The search strategy in use: spec.strategy.name, or its default.",
+                           max_length=63),
         "trials": _trial_counts(),
         "progress": string("Finished trials over budget.maxTrials, e.g. 7/20.", max_length=32),
         "bestValue": number("Primary objective value of bestTrial."),

@@ -65,9 +65,10 @@ def pareto(exp: Experiment, trials: Sequence[Trial]) -> list[Trial]:
 
 
 def summarize(exp: Experiment, trials: Sequence[Trial]) -> dict[str, Any]:
-    """Counts, bestTrial, leaderboard and (for several objectives) paretoFront."""
+    """The strategy in use (defaults resolved), counts, bestTrial, leaderboard and (for
+    several objectives) paretoFront."""
     board = ranked(exp, trials)
-    out: dict[str, Any] = {"trials": counts(trials)}
+    out: dict[str, Any] = {"strategy": exp.strategy.name, "trials": counts(trials)}
     if board:
         out["bestTrial"] = trial_summary(exp, board[0])
         out["leaderboard"] = [trial_summary(exp, t) for t in board[:LEADERBOARD_SIZE]]

@@ -119,8 +119,8 @@ class SearchContext:
         return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
 
 
-def promotion_setting(default: str = "asha") -> dict[str, Schema]:
-    """The `promotion` setting every strategy takes, with its own default."""
+def promotion_setting(default: str = "asha", share: float = 0.5) -> dict[str, Schema]:
+    """The `promotion` setting every strategy takes, with its own defaults."""
     return {
         "promotion": string(
             "How trials reach larger fidelity budgets: asha (successive halving as results "
@@ -131,7 +131,7 @@ def promotion_setting(default: str = "asha") -> dict[str, Schema]:
                                      "to promote.", minimum=2, default=3),
         "promoteShare": number("With promotion final: the largest share of "
                                "budget.maxDuration the promotions may take.", minimum=0,
-                               maximum=1, default=0.5),
+                               maximum=1, default=share),
     }
 
 

@@ -7,9 +7,10 @@ cells) take turns from one proposal to the next, so neither view's blind spots t
 search in a local optimum. Expected improvement is then
 maximised over a pool of untried architectures (by `space.key`): the whole one-slot
 neighbourhood of the best few, where good networks cluster, plus either every distinct
-network of a small finite space or random samples of a large one. With `promotion: final`
-the last stretch of budget.maxDuration promotes the best candidates to the top fidelity
-when that is affordable; the default stays at the lowest fidelity (see
+network of a small finite space or random samples of a large one. By default (`promotion:
+final`, `promoteShare` 0.25) the last stretch of budget.maxDuration promotes the best
+candidates to the top fidelity when two promotions fit in a quarter of it; otherwise every
+trial stays at the lowest fidelity. Without maxDuration, ASHA promotes (see
 docs/decisions/0002-default-strategy.md).
 """
 
@@ -31,7 +32,7 @@ SHORTLIST = 400
 class BayesianOptimisation(Strategy):
     name = "bo"
     settings_schema = {
-        **promotion_setting("none"),
+        **promotion_setting("final", share=0.25),
         "initial": integer("Random architectures before the model takes over.", minimum=2,
                            default=5),
         "incumbents": integer("Best architectures whose whole one-slot neighbourhood joins "

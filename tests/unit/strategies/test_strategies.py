@@ -6,12 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from kubenas.api.parse import load_file
 from kubenas.api.schema import STRATEGIES, strategy_schema
 from kubenas.api.types import Constraint, Experiment, StrategySpec
 from kubenas.backends.tabular.simulate import Answers, simulate
 from kubenas.backends.tabular.table import load_for
 from kubenas.engine.engine import Engine
+from kubenas.engine.status import summarize
 from kubenas.space.space import SearchSpace
 from kubenas.strategies import REGISTRY, SearchContext
 
@@ -23,7 +25,22 @@ MULTI = sorted(n for n, c in REGISTRY.items() if c.multi_objective)
 
 def test_schema_enum_equals_the_registry() -> None:
     assert set(STRATEGIES) == set(REGISTRY)
-    assert strategy_schema()["properties"]["name"]["default"] in REGISTRY
+    assert "default" not in strategy_schema()["properties"]["name"]  # it depends on objectives
+
+
+@pytest.mark.parametrize(("multi", "expected"), [(False, "bo"), (True, "parego")])
+def test_an_unnamed_strategy_defaults_by_the_number_of_objectives(
+        multi: bool, expected: str, tmp_path: Path) -> None:
+    folder = synthetic.small(tmp_path)
+    manifest = yaml.safe_load((folder / ("multi.yaml" if multi else "single.yaml")).read_text())
+    del manifest["spec"]["strategy"]
+    (folder / "unnamed.yaml").write_text(yaml.safe_dump(manifest))
+    exp = load_file(folder / "unnamed.yaml")
+    assert exp.strategy.name == expected
+    cls = REGISTRY[expected]
+    assert cls.multi_objective if multi else cls.single_objective
+    run = simulate(exp, Answers(exp, load_for(exp)))
+    assert run.trials and summarize(exp, run.trials)["strategy"] == expected
 
 
 @pytest.fixture(scope="module")
