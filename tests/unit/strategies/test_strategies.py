@@ -119,6 +119,18 @@ def test_final_promotion_stays_low_when_two_promotions_do_not_fit(cell_folder: P
     assert all(t.parent is None for t in simulate(exp).trials)
 
 
+@pytest.mark.parametrize(("duration", "promotes"), [(3000.0, True), (300.0, False)])
+def test_bo_by_default_promotes_its_best_only_when_two_promotions_fit_a_quarter(
+        cell_folder: Path, duration: float, promotes: bool) -> None:
+    exp = load_file(cell_folder / "single.yaml")
+    exp = replace(exp, strategy=StrategySpec("bo", 3, {}),
+                  budget=replace(exp.budget, max_duration_s=duration))
+    run = simulate(exp)
+    promoted = [t for t in run.trials if t.parent is not None]
+    assert (len(promoted) >= 2) is promotes and (promoted == []) is not promotes
+    assert run.best is not None and run.best.rung == (1 if promotes else 0)
+
+
 def test_constrained_search_returns_a_feasible_best(small_folder: Path) -> None:
     exp = _variant(small_folder / "single.yaml", "bo")
     objective = replace(exp.objective, constraints=(Constraint("latency", max=5.0),))
