@@ -24,6 +24,8 @@ KEY_CACHE = 1 << 17
 # a benchmark builds thousands of engines over one space.
 _KEY_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], str]] = {}
 _CODE_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], np.ndarray]] = {}
+NETWORKS_LIMIT = 200_000
+_NETWORKS: dict[SearchSpaceSpec, tuple[list[Architecture], list[str]] | None] = {}
 
 
 class SearchSpace:
@@ -57,10 +59,31 @@ class SearchSpace:
 
     @property
     def size(self) -> float:
-        """Number of distinct encodings (not of distinct networks)."""
+        """Number of distinct encodings (not of distinct networks), counted without
+        enumerating them: a finite space can still be far too large to list."""
         if not self.finite:
             return math.inf
-        return float(sum(1 for _ in self.grid()))
+        dependent = [p for p in self.parameters if isinstance(p.repeat, str)]
+        drivers = [self._by_name[n] for n in sorted({str(p.repeat) for p in dependent})]
+        total = math.prod(float(p.cardinality) ** self.count(p, {}) for p in self.parameters
+                          if p.repeat is None or isinstance(p.repeat, int)
+                          if p not in drivers)
+        return total * sum(
+            math.prod(float(p.cardinality) ** int(counts[str(p.repeat)]) for p in dependent)
+            for counts in (dict(zip((d.name for d in drivers), combo, strict=True))
+                           for combo in itertools.product(*(d.values() for d in drivers))))
+
+    def networks(self) -> tuple[list[Architecture], list[str]] | None:
+        """One architecture per distinct network, with its key, in grid order; None for a
+        space of more than NETWORKS_LIMIT encodings. Listed once per process and spec."""
+        if self.spec not in _NETWORKS:
+            found: dict[str, Architecture] | None = None
+            if self.size <= NETWORKS_LIMIT:
+                found = {}
+                for arch in self.grid():
+                    found.setdefault(self.key(arch), arch)
+            _NETWORKS[self.spec] = (list(found.values()), list(found)) if found else None
+        return _NETWORKS[self.spec]
 
     # -- sampling --------------------------------------------------------------------------
     def sample_value(self, param: Parameter, rng: np.random.Generator) -> Any:

@@ -24,7 +24,6 @@ from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies.final import final_promotion
 
 MAX_ATTEMPTS = 200
-EXHAUSTIVE_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -109,13 +108,16 @@ class SearchContext:
         return self.any_unseen()
 
     def any_unseen(self) -> Architecture | None:
-        if not self.space.finite or self.space.size > EXHAUSTIVE_LIMIT:
+        """A uniformly drawn untried network of a listable space, else a random sample."""
+        networks = self.space.networks()
+        if networks is None:
             for _ in range(MAX_ATTEMPTS):
                 arch = self.space.sample(self.rng)
                 if not self.seen(arch):
                     return arch
             return None
-        unseen = [a for a in self.space.grid() if not self.seen(a)]
+        archs, keys = networks
+        unseen = [a for a, k in zip(archs, keys, strict=True) if k not in self.seen_keys]
         return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
 
 

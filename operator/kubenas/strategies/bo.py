@@ -104,15 +104,10 @@ _UNIVERSES: dict[object, Universe | None] = {}
 
 
 def distinct(space: SearchSpace) -> Universe | None:
-    """One architecture per distinct network of a small finite space (None if large), with
-    keys and feature matrices (built once per process and space)."""
+    """`space.networks()` with their feature matrices, for a space of at most UNIVERSE_LIMIT
+    encodings (None if larger); built once per process and space."""
     if space.spec not in _UNIVERSES:
-        if not space.finite or space.size > UNIVERSE_LIMIT:
-            _UNIVERSES[space.spec] = None
-        else:
-            archs: dict[str, Architecture] = {}
-            for arch in space.grid():
-                archs.setdefault(space.key(arch), arch)
-            values = list(archs.values())
-            _UNIVERSES[space.spec] = (values, list(archs), stack(space, values))
+        networks = space.networks() if space.size <= UNIVERSE_LIMIT else None
+        _UNIVERSES[space.spec] = (None if networks is None
+                                  else (networks[0], networks[1], stack(space, networks[0])))
     return _UNIVERSES[space.spec]

@@ -1,4 +1,4 @@
-"""Grid search: every architecture of a finite space, in a fixed (optionally shuffled) order."""
+"""Grid search: every network of a finite space, in a fixed (optionally shuffled) order."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class GridSearch(Strategy):
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         if self._grid is None:  # a pure function of the space and seed: built once
-            grid = list(ctx.space.grid())
+            networks = ctx.space.networks()  # equivalent encodings would be skipped anyway
+            grid = networks[0] if networks is not None else list(ctx.space.grid())
             if self.setting("shuffle"):
                 seed = ctx.experiment.strategy.seed
                 grid = [grid[i] for i in np.random.default_rng(seed).permutation(len(grid))]
