@@ -19,11 +19,11 @@ from kubenas.api.types import Parameter, SearchSpaceSpec
 from kubenas.space.cell import cell_key
 
 Architecture = dict[str, Any]
-KEY_CACHE = 1 << 17
-# Keys per space spec (specs are immutable values), shared by every SearchSpace of that spec:
-# a benchmark builds thousands of engines over one space.
-_KEY_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], str]] = {}
-_CODE_CACHES: dict[SearchSpaceSpec, dict[tuple[Any, ...], np.ndarray]] = {}
+MEMO_LIMIT = 1 << 17
+# Memoised per-architecture results (keys, encodings, feature views), by space spec (specs are
+# immutable values) and kind, shared by every SearchSpace of that spec: a benchmark builds
+# thousands of engines over one space.
+_MEMOS: dict[SearchSpaceSpec, dict[str, dict[tuple[Any, ...], Any]]] = {}
 NETWORKS_LIMIT = 200_000
 _NETWORKS: dict[SearchSpaceSpec, tuple[list[Architecture], list[str]] | None] = {}
 
@@ -36,8 +36,7 @@ class SearchSpace:
         self.family = spec.family
         self.parameters = spec.parameters
         self._by_name = {p.name: p for p in spec.parameters}
-        self._keys = _KEY_CACHES.setdefault(spec, {})
-        self._codes = _CODE_CACHES.setdefault(spec, {})
+        self._memos = _MEMOS.setdefault(spec, {})
 
     # -- shape -----------------------------------------------------------------------------
     def count(self, param: Parameter, arch: Architecture) -> int:
@@ -63,15 +62,16 @@ class SearchSpace:
         enumerating them: a finite space can still be far too large to list."""
         if not self.finite:
             return math.inf
-        dependent = [p for p in self.parameters if isinstance(p.repeat, str)]
+        fixed, dependent = self._split()
         drivers = [self._by_name[n] for n in sorted({str(p.repeat) for p in dependent})]
-        total = math.prod(float(p.cardinality) ** self.count(p, {}) for p in self.parameters
-                          if p.repeat is None or isinstance(p.repeat, int)
+        total = math.prod(float(p.cardinality) ** self.count(p, {}) for p in fixed
                           if p not in drivers)
-        return total * sum(
-            math.prod(float(p.cardinality) ** int(counts[str(p.repeat)]) for p in dependent)
-            for counts in (dict(zip((d.name for d in drivers), combo, strict=True))
-                           for combo in itertools.product(*(d.values() for d in drivers))))
+        per_drivers = 0.0  # encodings of the dependent parameters, summed over driver values
+        for combo in itertools.product(*(d.values() for d in drivers)):
+            counts = dict(zip((d.name for d in drivers), combo, strict=True))
+            per_drivers += math.prod(float(p.cardinality) ** int(counts[str(p.repeat)])
+                                     for p in dependent)
+        return total * per_drivers
 
     def networks(self) -> tuple[list[Architecture], list[str]] | None:
         """One architecture per distinct network, with its key, in grid order; None for a
@@ -190,8 +190,7 @@ class SearchSpace:
 
     def grid(self) -> Iterator[Architecture]:
         """Every architecture of a finite space, in a fixed order."""
-        fixed = [p for p in self.parameters if not isinstance(p.repeat, str)]
-        dependent = [p for p in self.parameters if isinstance(p.repeat, str)]
+        fixed, dependent = self._split()
         axes = [self._axis(p, p.repeat if isinstance(p.repeat, int) else None) for p in fixed]
         for combo in itertools.product(*axes):
             base = {p.name: v for p, v in zip(fixed, combo, strict=True)}
@@ -200,6 +199,11 @@ class SearchSpace:
                 arch = dict(base)
                 arch.update({p.name: v for p, v in zip(dependent, rest, strict=True)})
                 yield {p.name: arch[p.name] for p in self.parameters}
+
+    def _split(self) -> tuple[list[Parameter], list[Parameter]]:
+        """Parameters with a fixed count, and those repeated as another parameter says."""
+        dependent = [p for p in self.parameters if isinstance(p.repeat, str)]
+        return [p for p in self.parameters if p not in dependent], dependent
 
     @staticmethod
     def _axis(param: Parameter, repeat: int | None) -> list[Any]:
@@ -211,7 +215,7 @@ class SearchSpace:
     # -- identity and encoding -------------------------------------------------------------
     def key(self, arch: Architecture) -> str:
         """A stable identity string; equal for encodings of the same network."""
-        return self._cached(self._keys, arch, self._key)
+        return self.memo("key", arch, self._key)
 
     def _key(self, arch: Architecture) -> str:
         arch = {p.name: arch[p.name] for p in self.parameters}
@@ -226,16 +230,17 @@ class SearchSpace:
         Repeats are padded to their largest count with zeros, so that architectures of
         different depths share one feature space. The result is shared: do not modify it.
         """
-        return self._cached(self._codes, arch, self._frozen_encode)
+        return self.memo("code", arch, self._frozen_encode)
 
-    def _cached(self, cache: dict[tuple[Any, ...], Any], arch: Architecture,
-                compute: Callable[[Architecture], Any]) -> Any:
-        """Memoise per architecture value, cleared wholesale past KEY_CACHE entries."""
+    def memo(self, kind: str, arch: Architecture, compute: Callable[[Architecture], Any]) -> Any:
+        """compute(arch), memoised per kind and architecture value for every SearchSpace of
+        this spec; each kind's cache is cleared wholesale past MEMO_LIMIT entries."""
+        cache = self._memos.setdefault(kind, {})
         values = tuple(tuple(v) if isinstance(v, list) else v
                        for v in (arch[p.name] for p in self.parameters))
         hit = cache.get(values)
         if hit is None:
-            if len(cache) >= KEY_CACHE:
+            if len(cache) >= MEMO_LIMIT:
                 cache.clear()
             hit = cache[values] = compute(arch)
         return hit

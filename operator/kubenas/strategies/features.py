@@ -15,29 +15,17 @@ from __future__ import annotations
 
 import itertools
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
-from kubenas.api.types import Cell, Parameter, SearchSpaceSpec
+from kubenas.api.types import Cell, Parameter
 from kubenas.space.cell import live_ops
 from kubenas.space.space import Architecture, SearchSpace
-
-_CACHE: dict[SearchSpaceSpec, dict[tuple[Any, ...], tuple[np.ndarray, ...]]] = {}
-CACHE_LIMIT = 1 << 17
 
 
 def views(space: SearchSpace, arch: Architecture) -> tuple[np.ndarray, ...]:
     """Every feature view of an architecture (shared arrays: do not modify)."""
-    cache = _CACHE.setdefault(space.spec, {})
-    values = tuple(tuple(v) if isinstance(v, list) else v
-                   for v in (arch[p.name] for p in space.parameters))
-    found = cache.get(values)
-    if found is None:
-        if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        found = cache[values] = _views(space, arch)
-    return found
+    return space.memo("views", arch, lambda a: _views(space, a))
 
 
 def stack(space: SearchSpace, archs: list[Architecture]) -> list[np.ndarray]:
