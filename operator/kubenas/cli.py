@@ -15,10 +15,10 @@ from rich.console import Console
 
 from kubenas.api.parse import ManifestError, load_file
 from kubenas.api.types import Experiment
-from kubenas.backends.local import report
 from kubenas.backends.local.display import PlainDisplay, RichDisplay
 from kubenas.backends.local.runner import LocalRunner
-from kubenas.backends.local.store import HistoryMismatch
+from kubenas.backends.runs import results as report
+from kubenas.backends.runs.history import HistoryMismatch
 from kubenas.engine.engine import Outcome
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130

@@ -16,13 +16,13 @@ from typing import Any
 
 import yaml
 
+from kubenas.api.openapi import Schema, rule
 from kubenas.api.schema import (
     GROUP,
     VERSION,
-    Schema,
     experiment_spec_schema,
     immutability_rules,
-    rule,
+    name_rules,
 )
 from kubenas.api.status_schema import (
     experiment_status_schema,
@@ -47,7 +47,11 @@ def _root(description: str, spec: Schema, status: Schema,
         "properties": {
             "apiVersion": {"type": "string", "description": "Versioned schema of this object."},
             "kind": {"type": "string", "description": "REST resource this object represents."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            "metadata": {"type": "object", "description": "Standard object metadata.",
+                         "properties": {
+                             "name": {"type": "string", "description": "Object name."},
+                             "generateName": {"type": "string",
+                                              "description": "Prefix of a generated name."}}},
             "spec": spec,
             "status": status,
         },
@@ -98,7 +102,7 @@ def experiment_crd() -> dict[str, Any]:
     schema = _root("NASExperiment is a neural architecture search: the operator proposes "
                    "architectures, trains each as a NASTrial and keeps the best in status.",
                    experiment_spec_schema(), experiment_status_schema(),
-                   [*immutability_rules(), TABULAR_RULE])
+                   [*name_rules(), *immutability_rules(), TABULAR_RULE])
     return _crd("NASExperiment", "nasexperiments", ["nasx", "nasexp"], schema, [
         _column("Phase", "string", ".status.phase", "Lifecycle phase of the search."),
         _column("Best", "number", ".status.bestValue", "Primary objective of the best trial."),

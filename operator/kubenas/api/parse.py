@@ -1,25 +1,21 @@
 """Parse, validate and default NASExperiment manifests.
 
 Every error names the file, the field path, what is wrong and what would be valid, and all
-errors are reported at once so a user fixes a manifest in one pass.
+errors are reported at once so a user fixes a manifest in one pass. Validation is the CRD's
+schema and rules (`kubenas.api.schema`), so the verdict is the API server's.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from kubenas.api.schema import (
-    API_VERSION,
-    DEFAULT_MULTI_STRATEGY,
-    DEFAULT_STRATEGY,
-    experiment_spec_schema,
-)
+from kubenas.api import load
+from kubenas.api.openapi import Schema, obj, string
+from kubenas.api.schema import API_VERSION, experiment_spec_schema, name_rules
+from kubenas.api.strategy_settings import DEFAULT_MULTI_STRATEGY, DEFAULT_STRATEGY
 from kubenas.api.types import (
     Budget,
     Cell,
@@ -37,7 +33,6 @@ from kubenas.api.types import (
 from kubenas.api.validate import FieldError, validate
 
 KIND = "NASExperiment"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -62,17 +57,28 @@ def parse_duration(value: int | str) -> float:
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
+def _envelope_schema() -> Schema:
+    """The root as far as a manifest's author writes it: name and spec."""
+    return obj("A NASExperiment.", {
+        "metadata": {**obj("Object metadata.", {"name": string("Name of the experiment.")},
+                           required=("name",)), "x-kubernetes-preserve-unknown-fields": True},
+        "spec": experiment_spec_schema(),
+    }, required=("metadata", "spec"), rules=name_rules())
+
+
 def load_file(path: str | Path) -> Experiment:
     """Read one NASExperiment from a YAML file."""
     source = str(path)
     try:
-        text = Path(path).read_text()
+        text = load.read_text(Path(path))
     except OSError as exc:
-        raise ManifestError(source, [FieldError("", f"cannot read file: {exc.strerror}")]) from exc
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ManifestError(source, [FieldError("", f"not valid YAML: {exc}")]) from exc
+        raise ManifestError(source, [FieldError("", f"cannot read file: "
+                                                    f"{exc.strerror or exc}")]) from exc
+    except ValueError as exc:
+        raise ManifestError(source, [FieldError("", str(exc))]) from exc
+    docs, problems = load.documents(text)
+    if problems:
+        raise ManifestError(source, [FieldError(p.path, p.message) for p in problems])
     experiments = [d for d in docs if isinstance(d, dict) and d.get("kind") == KIND]
     if len(experiments) != 1:
         found = "none" if not experiments else f"{len(experiments)}"
@@ -83,56 +89,28 @@ def load_file(path: str | Path) -> Experiment:
 
 def parse(manifest: Any, *, source: str = "<manifest>") -> Experiment:
     """Validate a manifest (as loaded from YAML or from the API) and build an Experiment."""
-    errors = _check_envelope(manifest)
-    if errors:
-        raise ManifestError(source, errors)
-    spec, errors = validate(experiment_spec_schema(), manifest["spec"], "spec")
-    if not errors:
-        errors = _semantic_errors(spec)
-    if errors:
-        raise ManifestError(source, errors)
-    meta = manifest.get("metadata", {})
-    return _build(spec, meta["name"], meta.get("namespace", "default"), source)
-
-
-def _check_envelope(manifest: Any) -> list[FieldError]:
     if not isinstance(manifest, Mapping):
-        return [FieldError("", "a manifest must be a YAML mapping")]
+        raise ManifestError(source, [FieldError("", "a manifest must be a YAML mapping")])
+    errors = _envelope_errors(manifest)
+    body = {k: manifest[k] for k in ("metadata", "spec") if k in manifest}
+    checked, found = validate(_envelope_schema(), body)
+    errors += found
+    if not errors:
+        errors = _tabular_errors(checked["spec"])
+    if errors:
+        raise ManifestError(source, errors)
+    meta = manifest["metadata"]
+    return _build(checked["spec"], meta["name"], meta.get("namespace", "default"), source)
+
+
+def _envelope_errors(manifest: Mapping[str, Any]) -> list[FieldError]:
+    """apiVersion and kind: kubectl resolves these itself, before any schema applies."""
     errors = []
     if manifest.get("apiVersion") != API_VERSION:
         errors.append(FieldError("apiVersion", f"must be {API_VERSION}, got "
                                                f"{manifest.get('apiVersion')!r}"))
     if manifest.get("kind") != KIND:
         errors.append(FieldError("kind", f"must be {KIND}, got {manifest.get('kind')!r}"))
-    meta = manifest.get("metadata")
-    name = meta.get("name") if isinstance(meta, Mapping) else None
-    if not isinstance(name, str) or not _DNS_LABEL.match(name) or len(name) > 50:
-        errors.append(FieldError("metadata.name", "must be a DNS label of at most 50 characters "
-                                                  "(lowercase letters, digits, '-'), got "
-                                                  f"{name!r}"))
-    if not isinstance(manifest.get("spec"), Mapping):
-        errors.append(FieldError("spec", "required mapping is missing"))
-    return errors
-
-
-def _semantic_errors(spec: dict[str, Any]) -> list[FieldError]:
-    """Checks the CRD leaves to the operator: they need Python, not CEL, to say precisely
-    what is wrong."""
-    errors: list[FieldError] = []
-    for i, p in enumerate(spec["searchSpace"]["parameters"]):
-        if "choice" in p and len({repr(c) for c in p["choice"]}) != len(p["choice"]):
-            errors.append(FieldError(f"spec.searchSpace.parameters[{i}].choice",
-                                     "choices must be distinct"))
-    from kubenas.strategies import settings_errors  # strategies depend on api, not back
-
-    errors += settings_errors(strategy_name(spec), spec["strategy"].get("settings", {}))
-    errors += _fidelity_errors(spec)
-    for field in ("maxDuration", "trialTimeout"):
-        if field in spec["budget"]:
-            try:
-                parse_duration(spec["budget"][field])
-            except ValueError as exc:
-                errors.append(FieldError(f"spec.budget.{field}", str(exc)))
     return errors
 
 
@@ -145,24 +123,18 @@ def strategy_name(spec: dict[str, Any]) -> str:
     return DEFAULT_MULTI_STRATEGY if spec["objective"].get("additional") else DEFAULT_STRATEGY
 
 
-def _fidelity_errors(spec: dict[str, Any]) -> list[FieldError]:
-    fid = spec.get("fidelity")
-    errors = []
-    if fid and "levels" in fid:
-        levels = fid["levels"]
-        if any(b <= a for a, b in itertools.pairwise(levels)) or levels[0] <= 0:
-            errors.append(FieldError("spec.fidelity.levels", "must be positive and strictly "
-                                                             f"increasing, got {levels}"))
+def _tabular_errors(spec: dict[str, Any]) -> list[FieldError]:
+    """Rules of spec.tabular, which only kubenas run and bench read (the CRD refuses it)."""
     tab = spec.get("tabular")
-    if tab:
-        declared = set(fidelity_levels(fid)) if fid else {float(spec["training"]["epochs"])}
-        for i, f in enumerate(tab["fidelities"]):
-            if float(f["level"]) not in declared:
-                errors.append(FieldError(f"spec.tabular.fidelities[{i}].level",
-                                         f"{f['level']} is not a budget level of this "
-                                         f"experiment; valid: {sorted(declared)}"))
-        errors += _judge_errors(spec["objective"], tab)
-    return errors
+    if not tab:
+        return []
+    fid = spec.get("fidelity")
+    declared = set(fidelity_levels(fid)) if fid else {float(spec["training"]["epochs"])}
+    errors = [FieldError(f"spec.tabular.fidelities[{i}].level",
+                         f"{f['level']} is not a budget level of this experiment; valid: "
+                         f"{sorted(declared)}")
+              for i, f in enumerate(tab["fidelities"]) if float(f["level"]) not in declared]
+    return errors + _judge_errors(spec["objective"], tab)
 
 
 def _judge_errors(objective: dict[str, Any], tab: dict[str, Any]) -> list[FieldError]:

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kubenas.api.schema import Schema, experiment_spec_schema
+from kubenas.api.openapi import Schema
+from kubenas.api.schema import experiment_spec_schema
 
 TARGET = Path("docs/experiment-reference.md")
 HEADER = """# NASExperiment reference

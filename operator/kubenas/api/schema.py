@@ -1,116 +1,54 @@
-"""The NASExperiment and NASTrial schemas: the single source of truth.
+"""The NASExperiment spec schema: the single source of truth.
 
-Both the local validator (`kubenas.api.validate`) and the CRDs under `crds/` are derived
-from the dictionaries built here, so a manifest that `kubenas run` accepts is one the API
-server accepts, and the other way round. The dictionaries are plain OpenAPI v3 structural
-schemas with Kubernetes extensions (`x-kubernetes-validations` for CEL rules).
+The local validator (`kubenas.api.validate`), the CRDs under `crds/` and the field reference
+are all derived from the dictionaries built here, so a manifest that `kubenas validate`
+accepts is one the API server accepts, and the other way round: every cross-field rule is a
+CEL rule (`x-kubernetes-validations`) that both evaluate. The only deliberate difference:
+unknown fields are errors locally (as with `kubectl apply --validate=strict`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from kubenas_trainer.catalog import DATASETS, PATH_DATASETS, TRAINING, Setting
 
-Schema = dict[str, Any]
+from kubenas.api import builtin_trainer, strategy_settings
+from kubenas.api.openapi import (
+    Schema,
+    array,
+    boolean,
+    cel_list,
+    duration,
+    free_object,
+    integer,
+    number,
+    number_map,
+    obj,
+    rule,
+    scalar,
+    string,
+    string_map,
+)
+from kubenas.api.strategy_settings import DEFAULT_MULTI_STRATEGY, DEFAULT_STRATEGY
 
 GROUP = "kubenas.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
-STRATEGIES = ("random", "grid", "evolution", "tpe", "reinforce", "bo", "nsga2", "parego")
-DEFAULT_STRATEGY = "bo"
-DEFAULT_MULTI_STRATEGY = "parego"  # a default that ignores objective.additional would surprise
-FAMILIES_NOTE = "Built-in trainer families: macro_cnn, nb201. A custom trainer may accept others."
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+STRATEGIES = strategy_settings.NAMES
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-
-
-def _with(schema: Schema, description: str, **extra: Any) -> Schema:
-    schema["description"] = description
-    schema.update({k: v for k, v in extra.items() if v is not None})
-    return schema
-
-
-def string(description: str, *, enum: tuple[str, ...] | None = None, pattern: str | None = None,
-           default: str | None = None, min_length: int | None = None,
-           max_length: int | None = None) -> Schema:
-    return _with({"type": "string"}, description, enum=list(enum) if enum else None,
-                 pattern=pattern, default=default, minLength=min_length, maxLength=max_length)
-
-
-def integer(description: str, *, minimum: int | None = None, maximum: int | None = None,
-            default: int | None = None) -> Schema:
-    return _with({"type": "integer"}, description, minimum=minimum, maximum=maximum,
-                 default=default)
-
-
-def number(description: str, *, minimum: float | None = None, maximum: float | None = None,
-           exclusive_minimum: bool | None = None, default: float | None = None) -> Schema:
-    return _with({"type": "number"}, description, minimum=minimum, maximum=maximum,
-                 exclusiveMinimum=exclusive_minimum, default=default)
-
-
-def boolean(description: str, *, default: bool | None = None) -> Schema:
-    return _with({"type": "boolean"}, description, default=default)
-
-
-def duration(description: str, *, default: str | None = None) -> Schema:
-    """Seconds as an integer, or a Go-style duration string such as `90s`, `10m`, `1h30m`."""
-    return _with({"x-kubernetes-int-or-string": True}, description, default=default,
-                 **{"x-kubernetes-validations": [{
-                     "rule": "type(self) == int ? self >= 0 : self.matches('" + DURATION_PATTERN
-                             + "')",
-                     "message": "must be a whole number of seconds or a duration like 90s, 10m,"
-                                " 1h30m"}]})
-
-
-def array(description: str, items: Schema, *, min_items: int | None = None,
-          max_items: int | None = None, map_key: str | None = None) -> Schema:
-    """A list; with `map_key` it is a map keyed by that field, so duplicate keys are invalid."""
-    extra = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [map_key]} \
-        if map_key else {}
-    return _with({"type": "array", "items": items}, description, minItems=min_items,
-                 maxItems=max_items, **extra)
-
-
-def obj(description: str, properties: dict[str, Schema], *, required: tuple[str, ...] = (),
-        rules: list[dict[str, str]] | None = None, defaulted: bool = False) -> Schema:
-    """An object; `defaulted` makes an absent one `{}` so its fields' defaults apply."""
-    schema: Schema = {"type": "object", "properties": properties}
-    if defaulted:
-        schema["default"] = {}
-    if required:
-        schema["required"] = list(required)
-    if rules:
-        schema["x-kubernetes-validations"] = rules
-    return _with(schema, description)
-
-
-def string_map(description: str) -> Schema:
-    return _with({"type": "object", "additionalProperties": {"type": "string"}}, description)
-
-
-def free_object(description: str) -> Schema:
-    """An object whose fields the API server keeps as they are (Kubernetes types we pass on)."""
-    return _with({"type": "object", "x-kubernetes-preserve-unknown-fields": True}, description)
-
-
-def any_value(description: str) -> Schema:
-    return _with({"x-kubernetes-preserve-unknown-fields": True}, description)
-
-
-def rule(cel: str, message: str, field_path: str | None = None,
-         reason: str | None = None) -> dict[str, str]:
-    out = {"rule": cel, "message": message}
-    if field_path:
-        out["fieldPath"] = field_path
-    if reason:
-        out["reason"] = reason
-    return out
+# Range bounds: values an architecture parameter can take, far from int64/float64 limits so
+# that sizes, steps and samples stay exact.
+INT_LIMIT = 2**31 - 1
+FLOAT_LIMIT = 1e12
+EFFECTIVE_STRATEGY = (f"(has(self.strategy.name) ? self.strategy.name : "
+                      f"(has(self.objective.additional) ? '{DEFAULT_MULTI_STRATEGY}' : "
+                      f"'{DEFAULT_STRATEGY}'))")
 
 
 def _objective_term() -> Schema:
     return obj("An additional objective for multi-objective search.", {
-        "metric": string("Name of the metric the trainer reports.", pattern=NAME_PATTERN),
+        "metric": string("Name of the metric the trainer reports.", pattern=NAME_PATTERN,
+                         max_length=63),
         "direction": string("Whether larger or smaller values are better.",
                             enum=("maximize", "minimize")),
     }, required=("metric", "direction"))
@@ -118,7 +56,7 @@ def _objective_term() -> Schema:
 
 def _constraint() -> Schema:
     return obj("A bound a trial's metric must respect to count as feasible (constrained search).", {
-        "metric": string("Name of the constrained metric.", pattern=NAME_PATTERN),
+        "metric": string("Name of the constrained metric.", pattern=NAME_PATTERN, max_length=63),
         "max": number("Largest allowed value."),
         "min": number("Smallest allowed value."),
     }, required=("metric",), rules=[
@@ -131,58 +69,71 @@ def objective_schema() -> Schema:
     return obj("What the search optimises.", {
         "metric": string("Name of the metric to optimise, as the trainer reports it "
                          "(the built-in trainer reports val_accuracy, val_loss, train_loss, params,"
-                         " flops, latency_ms).", pattern=NAME_PATTERN),
+                         " flops, latency_ms).", pattern=NAME_PATTERN, max_length=63),
         "direction": string("Whether larger or smaller values are better.",
                             enum=("maximize", "minimize"), default="maximize"),
         "goal": number("Stop the search as soon as a trial reaches this value."),
         "additional": array("Further objectives; with any, the search is multi-objective and the "
-                             "status reports the Pareto front.", _objective_term(), max_items=4),
+                             "status reports the Pareto front.", _objective_term(), min_items=1,
+                            max_items=4, map_key="metric"),
         "constraints": array("Bounds on metrics; only trials within them can be best.",
-                             _constraint(), max_items=8),
-    }, required=("metric",))
+                             _constraint(), min_items=1, max_items=8, map_key="metric"),
+    }, required=("metric",), rules=[
+        rule("!has(self.additional) || self.additional.all(o, o.metric != self.metric)",
+             "an additional objective repeats objective.metric", field_path=".additional"),
+    ])
 
 
 def _range(kind: str, item: Schema) -> Schema:
+    limit = INT_LIMIT if kind == "int" else FLOAT_LIMIT
+    bounded = dict(item, minimum=-limit, maximum=limit)
     props: dict[str, Schema] = {
-        "min": dict(item, description=f"Smallest {kind} value (inclusive)."),
-        "max": dict(item, description=f"Largest {kind} value (inclusive)."),
+        "min": dict(bounded, description=f"Smallest {kind} value (inclusive)."),
+        "max": dict(bounded, description=f"Largest {kind} value (inclusive)."),
     }
     if kind == "float":
         props["log"] = boolean("Sample on a log scale (min must then be > 0).", default=False)
     else:
-        props["step"] = integer("Spacing between allowed values.", minimum=1, default=1)
+        props["step"] = integer("Spacing between allowed values.", minimum=1,
+                                maximum=INT_LIMIT, default=1)
     rules = [rule("self.min <= self.max", "min must be <= max")]
     if kind == "float":
         rules.append(rule("!self.log || self.min > 0.0", "log scale needs min > 0"))
     article = "An" if kind == "int" else "A"
-    return obj(f"{article} {kind} range.", props, required=("min", "max"), rules=rules)
+    return obj(f"{article} {kind} range, within +-{limit:g}.", props, required=("min", "max"),
+               rules=rules)
 
 
 def parameter_schema() -> Schema:
     return obj("One searchable parameter: exactly one of choice, int and float.", {
         "name": string("Name the trainer receives the value under.", pattern=NAME_PATTERN,
                        max_length=63),
-        "choice": array("Categorical values to choose from.",
-                        any_value("A value: string, number or boolean."), min_items=1,
+        "choice": array("Distinct categorical values to choose from.",
+                        scalar("A value: string, number or boolean."), min_items=1,
                         max_items=256),
         "int": _range("int", {"type": "integer"}),
         "float": _range("float", {"type": "number"}),
-        "repeat": _with({"x-kubernetes-int-or-string": True},
-                        "Repeat this parameter per layer: a count, or the name of an int "
-                        "parameter whose value sets the count (e.g. the network's depth). The "
-                        "trainer receives a list."),
+        "repeat": {"x-kubernetes-int-or-string": True, "description":
+                   "Repeat this parameter per layer: a count (1 to 64), or the name of an int "
+                   "parameter whose value sets the count (e.g. the network's depth). The "
+                   "trainer receives a list."},
     }, required=("name",), rules=[
         rule("[has(self.choice), has(self.int), has(self.float)].filter(x, x).size() == 1",
              "set exactly one of choice, int and float"),
-        rule("!has(self.repeat) || type(self.repeat) != int || self.repeat >= 1",
-             "repeat must be >= 1", field_path=".repeat"),
+        rule("!has(self.choice) || self.choice.all(c, self.choice.filter(d, c == d).size() == 1)",
+             "choices must be distinct", field_path=".choice"),
+        rule("!has(self.repeat) || (type(self.repeat) == int ? self.repeat >= 1 && "
+             "self.repeat <= 64 : self.repeat.matches('^[a-z][a-z0-9_]*$'))",
+             "repeat must be a count from 1 to 64 or a parameter name", field_path=".repeat"),
     ])
 
 
 def search_space_schema() -> Schema:
     return obj("The architectures to search.", {
-        "family": string("Model builder the trainer uses. " + FAMILIES_NOTE,
-                         pattern=NAME_PATTERN),
+        "family": string("Model builder the trainer uses. Built-in trainer families: "
+                         + ", ".join(builtin_trainer.FAMILIES)
+                         + ". A custom trainer may accept others.", pattern=NAME_PATTERN,
+                         max_length=63),
         "parameters": array("The searchable parameters.", parameter_schema(), min_items=1,
                             max_items=64, map_key="name"),
         "cell": obj("Declares the parameters as the edges of a DAG cell, so that encodings that "
@@ -191,13 +142,14 @@ def search_space_schema() -> Schema:
                                 pattern=NAME_PATTERN, max_length=63),
             "nodes": integer("Number of nodes; edges are listed as (1<-0), (2<-0), (2<-1), "
                              "(3<-0), ...", minimum=2, maximum=12),
-            "zeroOp": any_value("The operation that removes an edge (e.g. none)."),
-            "identityOp": any_value("The operation that passes its input through (e.g. skip)."),
+            "zeroOp": scalar("The operation that removes an edge (e.g. none)."),
+            "identityOp": scalar("The operation that passes its input through (e.g. skip)."),
         }, required=("parameter", "nodes", "zeroOp")),
     }, required=("family", "parameters"), rules=[
         rule("self.parameters.all(p, !has(p.repeat) || type(p.repeat) == int || "
-             "self.parameters.exists(q, q.name == p.repeat && has(q.int) && q.int.min >= 1))",
-             "repeat must be a count, or the name of an int parameter with min >= 1",
+             "self.parameters.exists(q, q.name == p.repeat && has(q.int) && q.int.min >= 1 && "
+             "q.int.max <= 64))",
+             "repeat must be a count, or the name of an int parameter within 1..64",
              field_path=".parameters"),
         rule("!has(self.cell) || self.parameters.exists(p, p.name == self.cell.parameter && "
              "has(p.choice) && has(p.repeat) && type(p.repeat) == int && "
@@ -215,10 +167,19 @@ def strategy_schema() -> Schema:
         "name": string(f"Search strategy. Unset: {DEFAULT_STRATEGY}, or {DEFAULT_MULTI_STRATEGY} "
                        "when objective.additional is set.", enum=STRATEGIES),
         "seed": integer("Seed for every random choice; same seed and history give the same "
-                        "decisions.", minimum=0, default=0),
-        "settings": free_object("Strategy settings, e.g. population and tournamentSize for "
-                                "evolution. See docs/strategies.md."),
+                        "decisions.", minimum=0, maximum=INT_LIMIT, default=0),
+        "settings": strategy_settings.union_schema(),
     }, defaulted=True)
+
+
+def _settings_rules() -> list[dict[str, str]]:
+    """Each setting only for the strategies that take it (the unset name's default included)."""
+    names = sorted(strategy_settings.union_schema()["properties"])
+    return [rule(f"!has(self.strategy.settings) || !has(self.strategy.settings.{name}) || "
+                 f"{EFFECTIVE_STRATEGY} in {cel_list(strategy_settings.takers(name))}",
+                 f"settings.{name} is a setting of {', '.join(strategy_settings.takers(name))} "
+                 "only", field_path=f".strategy.settings.{name}")
+            for name in names]
 
 
 def budget_schema() -> Schema:
@@ -228,7 +189,7 @@ def budget_schema() -> Schema:
         "maxParallelTrials": integer("Trials running at once.", minimum=1, maximum=1000,
                                      default=1),
         "maxFailedTrials": integer("Trainer failures tolerated; one more fails the experiment.",
-                                   minimum=0, default=3),
+                                   minimum=0, maximum=100000, default=3),
         "maxDuration": duration("Wall-clock limit for the whole search (simulated seconds for "
                                 "tabular benchmarks)."),
         "trialTimeout": duration("Wall-clock limit for one trial; a trial past it fails with "
@@ -243,46 +204,78 @@ def fidelity_schema() -> Schema:
                "(asynchronous successive halving).", {
         "resource": string("Unit of the training budget.", enum=("epochs", "steps"),
                            default="epochs"),
-        "min": number("Budget of a new trial.", minimum=0, exclusive_minimum=True),
+        "min": number("Budget of a new trial.", minimum=0, exclusive_minimum=True,
+                      maximum=FLOAT_LIMIT),
         "max": number("Largest budget a trial is promoted to.", minimum=0,
-                      exclusive_minimum=True),
+                      exclusive_minimum=True, maximum=FLOAT_LIMIT),
         "reductionFactor": integer("Promote the best 1/eta of each rung; budgets grow by eta.",
-                                   minimum=2, default=3),
-        "levels": array("Explicit budgets per rung, overriding min, max and reductionFactor "
-                        "(useful for tabular benchmarks).", {"type": "number"}, min_items=1),
+                                   minimum=2, maximum=100, default=3),
+        "levels": array("Explicit budgets per rung, strictly increasing, overriding min, max "
+                        "and reductionFactor (useful for tabular benchmarks).",
+                        number("A budget.", minimum=0, exclusive_minimum=True,
+                               maximum=FLOAT_LIMIT), min_items=1, max_items=16),
     }, rules=[
         rule("has(self.levels) || (has(self.min) && has(self.max))", "set min and max, or levels"),
         rule("!has(self.min) || !has(self.max) || self.min <= self.max", "min must be <= max"),
+        rule("!has(self.levels) || (self.levels.isSorted() && "
+             "self.levels.all(a, self.levels.filter(b, b == a).size() == 1))",
+             "levels must be strictly increasing", field_path=".levels"),
+        rule("!has(self.min) || !has(self.max) || self.max <= self.min * 1e6",
+             "max may be at most a million times min", field_path=".max"),
     ])
 
 
+def _setting(setting: Setting) -> Schema:
+    description = setting.description
+    if setting.name == "dataset":
+        description += " A custom trainer may accept others."
+    schema: Schema = {"type": setting.kind, "description": description}
+    if setting.default is not None:
+        schema["default"] = setting.default
+    if setting.enum and setting.name != "dataset":
+        schema["enum"] = list(setting.enum)
+    if setting.minimum is not None:
+        schema["minimum"] = setting.minimum
+        if setting.exclusive_minimum:
+            schema["exclusiveMinimum"] = True
+    if setting.maximum is not None:
+        schema["maximum"] = setting.maximum
+    if setting.kind == "string":
+        schema["minLength"] = 1
+    return schema
+
+
 def training_schema() -> Schema:
-    return obj("Settings passed to the trainer as KUBENAS_TRAINING.", {
-        "dataset": string("Dataset to train on.", enum=("digits", "mnist", "synthetic", "npz",
-                                                        "folder"), default="digits"),
-        "path": string("File (npz) or folder (image folder) of the dataset, as mounted in the "
-                       "trial."),
-        "epochs": number("Budget of every trial when no fidelity schedule is set, in "
-                         "fidelity.resource units.", minimum=0, exclusive_minimum=True, default=5),
-        "batchSize": integer("Samples per step.", minimum=1, maximum=65536, default=64),
-        "learningRate": number("Initial learning rate.", minimum=0, exclusive_minimum=True,
-                               default=0.05),
-        "validationFraction": number("Share of the data held out for validation.", minimum=0.01,
-                                     maximum=0.9, default=0.2),
-        "device": string("Where to train.", enum=("auto", "cpu", "cuda"), default="auto"),
-        "compile": boolean("Use torch.compile (GPU only).", default=False),
-    }, rules=[rule("!(self.dataset in ['npz', 'folder']) || has(self.path)",
-                   "npz and folder datasets need a path", field_path=".path")], defaulted=True)
+    """The built-in trainer's settings (`kubenas_trainer.catalog`) plus kubenas's own `epochs`;
+    every one reaches the trainer in KUBENAS_TRAINING except epochs, which sets budgets."""
+    props = {s.name: _setting(s) for s in TRAINING}
+    props["epochs"] = number("Budget of every trial when no fidelity schedule is set, in "
+                             "fidelity.resource units.", minimum=0, exclusive_minimum=True,
+                             maximum=FLOAT_LIMIT, default=5)
+    return obj("Settings passed to the trainer as KUBENAS_TRAINING (datasets of the built-in "
+               f"trainer: {', '.join(DATASETS)}).", props, rules=[
+        rule(f"!(self.dataset in {cel_list(PATH_DATASETS)}) || has(self.path)",
+             f"the {' and '.join(PATH_DATASETS)} datasets need a path", field_path=".path")],
+        defaulted=True)
+
+
+def _env_var() -> Schema:
+    return obj("An environment variable (Kubernetes EnvVar).", {
+        "name": string("Variable name.", min_length=1, max_length=256),
+        "value": string("Value."),
+        "valueFrom": free_object("Source of the value (Kubernetes EnvVarSource)."),
+    }, required=("name",), rules=[
+        rule("!has(self.value) || !has(self.valueFrom)", "set value or valueFrom, not both")])
 
 
 def trial_template_schema() -> Schema:
     return obj("How each trial runs. Locally only command, args and env apply.", {
-        "image": string("Trainer image; defaults to the operator's configured trainer image."),
+        "image": string("Trainer image; defaults to the operator's configured trainer image.",
+                        min_length=1),
         "command": array("Entrypoint; defaults to python -m kubenas_trainer.",
-                         {"type": "string"}),
+                         string("An argument.", min_length=1), min_items=1),
         "args": array("Arguments to the entrypoint.", {"type": "string"}),
-        "env": array("Extra environment variables (Kubernetes EnvVar).",
-                     free_object("An environment variable: name with value or valueFrom.")),
+        "env": array("Extra environment variables.", _env_var(), map_key="name"),
         "resources": free_object("Container resources (requests/limits), e.g. "
                                  "limits: {nvidia.com/gpu: 1}."),
         "nodeSelector": string_map("Node labels a trial pod must match."),
@@ -328,7 +321,7 @@ def tabular_schema() -> Schema:
         "judge": string_map("Objective metric -> report metric the benchmark scores the "
                             "returned result on (e.g. val_accuracy -> test_accuracy). An "
                             "objective not listed is scored on its own static metric."),
-        "reference": _with({"type": "object", "additionalProperties": {"type": "number"}},
+        "reference": number_map(
                            "Hypervolume reference point: objective metric -> value, in the "
                            "units it is scored in. An objective not listed uses its worst "
                            "value in the table."),
@@ -360,7 +353,21 @@ def experiment_spec_schema() -> Schema:
              "has(self.objective.additional)",
              "parego needs a second objective in objective.additional",
              field_path=".strategy.name"),
+        *_settings_rules(),
+        *builtin_trainer.rules(),
     ])
+
+
+NAME_LIMIT = 50  # trial `<name>-<index>` and pod names must stay valid label values (63)
+
+
+def name_rules() -> list[dict[str, str]]:
+    """Rules on metadata.name, at the object root (where a CRD rule can see it)."""
+    return [rule(f"self.metadata.name.size() <= {NAME_LIMIT} && "
+                 "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+                 f"must be a DNS label of at most {NAME_LIMIT} characters (lowercase letters, "
+                 "digits, '-'), so that trial and pod names derived from it stay valid",
+                 field_path=".metadata.name")]
 
 
 def immutability_rules() -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ list carries a `maxItems` that keeps the object far below etcd's size limit.
 
 from __future__ import annotations
 
-from kubenas.api.schema import (
+from kubenas.api.openapi import (
     Schema,
     array,
     free_object,

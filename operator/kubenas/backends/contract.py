@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
-from kubenas.engine.trials import Trial, trial_name
 
 DEFAULT_COMMAND = ("python", "-m", "kubenas_trainer")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kubenas.engine.trials import Trial
+from kubenas.api.trials import Trial
 
 
 class Digest:

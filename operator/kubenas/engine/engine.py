@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kubenas.api.trials import Trial, objective_value, rank_key
 from kubenas.api.types import Experiment
 from kubenas.engine.digest import Digest
-from kubenas.engine.trials import Trial, objective_value, rank_key
+from kubenas.engine.promotion import next_promotion
 from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies import SearchContext, make
 
@@ -45,11 +46,15 @@ class Decision:
 
 
 class Engine:
-    """Decides for one experiment. Cheap to rebuild whenever the spec changes."""
+    """Decides for one experiment. Cheap to rebuild whenever the spec changes.
 
-    def __init__(self, experiment: Experiment) -> None:
+    It owns every cache its decisions use (through its SearchSpace), so they go with it; a
+    caller that runs many engines over one space may share a SearchSpace among them.
+    """
+
+    def __init__(self, experiment: Experiment, space: SearchSpace | None = None) -> None:
         self.experiment = experiment
-        self.space = SearchSpace(experiment.space)
+        self.space = space if space is not None else SearchSpace(experiment.space)
         self.strategy = make(experiment.strategy)
         self._keys: dict[int, str] = {}
         self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int] | None]] = {}
@@ -154,7 +159,7 @@ class Engine:
         return create, False
 
     def _next(self, ctx: SearchContext) -> NewTrial | None:
-        promotion = self.strategy.promote(ctx)
+        promotion = next_promotion(ctx)
         if promotion is not None:
             parent = ctx.trials[promotion.parent]
             return NewTrial(ctx.index, dict(parent.arch), self.levels[promotion.rung],

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kubenas.api.trials import Trial, objective_value, rank_key, trial_name
 from kubenas.api.types import Experiment
 from kubenas.engine.pareto import front
-from kubenas.engine.trials import Trial, objective_value, rank_key, trial_name
 from kubenas.space.space import SearchSpace
 
 LEADERBOARD_SIZE = 10
@@ -39,9 +39,11 @@ def _number(value: float) -> float:
     return round(float(value), 6)
 
 
-def ranked(exp: Experiment, trials: Sequence[Trial]) -> list[Trial]:
-    """Succeeded trials, best first, one per distinct network."""
-    space = SearchSpace(exp.space)
+def ranked(exp: Experiment, trials: Sequence[Trial],
+           space: SearchSpace | None = None) -> list[Trial]:
+    """Succeeded trials, best first, one per distinct network (pass the engine's space to
+    reuse its cached keys)."""
+    space = space or SearchSpace(exp.space)
     done = sorted((t for t in trials if objective_value(exp, t) is not None),
                   key=lambda t: rank_key(exp, t))
     seen: set[str] = set()
@@ -54,9 +56,10 @@ def ranked(exp: Experiment, trials: Sequence[Trial]) -> list[Trial]:
     return out
 
 
-def pareto(exp: Experiment, trials: Sequence[Trial]) -> list[Trial]:
+def pareto(exp: Experiment, trials: Sequence[Trial],
+           space: SearchSpace | None = None) -> list[Trial]:
     """Non-dominated feasible trials over all objectives, best primary first."""
-    candidates = [t for t in ranked(exp, trials) if exp.objective.feasible(dict(t.metrics))
+    candidates = [t for t in ranked(exp, trials, space) if exp.objective.feasible(dict(t.metrics))
                   and all(o.metric in t.metrics for o in exp.objective.all)]
     points = [[o.score(float(t.metrics[o.metric])) for o in exp.objective.all]
               for t in candidates]
@@ -64,14 +67,16 @@ def pareto(exp: Experiment, trials: Sequence[Trial]) -> list[Trial]:
     return sorted(members, key=lambda t: rank_key(exp, t))[:PARETO_LIMIT]
 
 
-def summarize(exp: Experiment, trials: Sequence[Trial]) -> dict[str, Any]:
+def summarize(exp: Experiment, trials: Sequence[Trial],
+              space: SearchSpace | None = None) -> dict[str, Any]:
     """The strategy in use (defaults resolved), counts, bestTrial, leaderboard and (for
     several objectives) paretoFront."""
-    board = ranked(exp, trials)
+    space = space or SearchSpace(exp.space)
+    board = ranked(exp, trials, space)
     out: dict[str, Any] = {"strategy": exp.strategy.name, "trials": counts(trials)}
     if board:
         out["bestTrial"] = trial_summary(exp, board[0])
         out["leaderboard"] = [trial_summary(exp, t) for t in board[:LEADERBOARD_SIZE]]
     if exp.objective.multi:
-        out["paretoFront"] = [trial_summary(exp, t) for t in pareto(exp, trials)]
+        out["paretoFront"] = [trial_summary(exp, t) for t in pareto(exp, trials, space)]
     return out

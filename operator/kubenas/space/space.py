@@ -20,23 +20,26 @@ from kubenas.space.cell import cell_key
 
 Architecture = dict[str, Any]
 MEMO_LIMIT = 1 << 17
-# Memoised per-architecture results (keys, encodings, feature views), by space spec (specs are
-# immutable values) and kind, shared by every SearchSpace of that spec: a benchmark builds
-# thousands of engines over one space.
-_MEMOS: dict[SearchSpaceSpec, dict[str, dict[tuple[Any, ...], Any]]] = {}
 NETWORKS_LIMIT = 200_000
-_NETWORKS: dict[SearchSpaceSpec, tuple[list[Architecture], list[str]] | None] = {}
+_UNSET = object()
 
 
 class SearchSpace:
-    """Sampling, mutation, enumeration, encoding and identity of architectures."""
+    """Sampling, mutation, enumeration, encoding and identity of architectures.
+
+    It also owns the caches of what is derived from the space: per-architecture results
+    (keys, encodings, feature views) and whole-space ones (the list of distinct networks),
+    freed with it. An engine owns one; a benchmark that runs thousands of engines over one
+    space hands them the same SearchSpace.
+    """
 
     def __init__(self, spec: SearchSpaceSpec) -> None:
         self.spec = spec
         self.family = spec.family
         self.parameters = spec.parameters
         self._by_name = {p.name: p for p in spec.parameters}
-        self._memos = _MEMOS.setdefault(spec, {})
+        self._memos: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self._derived: dict[str, Any] = {}
 
     # -- shape -----------------------------------------------------------------------------
     def count(self, param: Parameter, arch: Architecture) -> int:
@@ -75,15 +78,23 @@ class SearchSpace:
 
     def networks(self) -> tuple[list[Architecture], list[str]] | None:
         """One architecture per distinct network, with its key, in grid order; None for a
-        space of more than NETWORKS_LIMIT encodings. Listed once per process and spec."""
-        if self.spec not in _NETWORKS:
-            found: dict[str, Architecture] | None = None
-            if self.size <= NETWORKS_LIMIT:
-                found = {}
-                for arch in self.grid():
-                    found.setdefault(self.key(arch), arch)
-            _NETWORKS[self.spec] = (list(found.values()), list(found)) if found else None
-        return _NETWORKS[self.spec]
+        space of more than NETWORKS_LIMIT encodings. Listed once per SearchSpace."""
+        return self.derived("networks", self._list_networks)
+
+    def _list_networks(self) -> tuple[list[Architecture], list[str]] | None:
+        if self.size > NETWORKS_LIMIT:
+            return None
+        found: dict[str, Architecture] = {}
+        for arch in self.grid():
+            found.setdefault(self.key(arch), arch)
+        return list(found.values()), list(found)
+
+    def derived(self, kind: str, compute: Callable[[], Any]) -> Any:
+        """compute(), once per SearchSpace and kind: a whole-space result to keep."""
+        value = self._derived.get(kind, _UNSET)
+        if value is _UNSET:
+            value = self._derived[kind] = compute()
+        return value
 
     # -- sampling --------------------------------------------------------------------------
     def sample_value(self, param: Parameter, rng: np.random.Generator) -> Any:
@@ -233,8 +244,8 @@ class SearchSpace:
         return self.memo("code", arch, self._frozen_encode)
 
     def memo(self, kind: str, arch: Architecture, compute: Callable[[Architecture], Any]) -> Any:
-        """compute(arch), memoised per kind and architecture value for every SearchSpace of
-        this spec; each kind's cache is cleared wholesale past MEMO_LIMIT entries."""
+        """compute(arch), memoised per kind and architecture value; each kind's cache is
+        cleared wholesale past MEMO_LIMIT entries."""
         cache = self._memos.setdefault(kind, {})
         values = tuple(tuple(v) if isinstance(v, list) else v
                        for v in (arch[p.name] for p in self.parameters))

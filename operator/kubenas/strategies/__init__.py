@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from kubenas.api.schema import obj
 from kubenas.api.types import StrategySpec
-from kubenas.api.validate import FieldError, validate
-from kubenas.strategies.base import Promotion, SearchContext, Strategy
+from kubenas.strategies.base import SearchContext, Strategy
 from kubenas.strategies.bo import BayesianOptimisation
 from kubenas.strategies.evolution import RegularizedEvolution
 from kubenas.strategies.grid import GridSearch
@@ -23,19 +19,8 @@ REGISTRY: dict[str, type[Strategy]] = {
                               ParEGO)
 }
 
-__all__ = ["REGISTRY", "Promotion", "SearchContext", "Strategy", "make", "settings_errors"]
+__all__ = ["REGISTRY", "SearchContext", "Strategy", "make"]
 
 
 def make(spec: StrategySpec) -> Strategy:
     return REGISTRY[spec.name](spec.settings)
-
-
-def settings_errors(name: str, settings: dict[str, Any]) -> list[FieldError]:
-    """Check `spec.strategy.settings` against the strategy's own settings schema."""
-    cls = REGISTRY.get(name)
-    if cls is None:
-        return [FieldError("spec.strategy.name", f"strategy {name!r} is not available; valid: "
-                                                 f"{', '.join(sorted(REGISTRY))}")]
-    schema = obj(f"Settings of {name}.", cls.settings_schema)
-    _, errors = validate(schema, settings, "spec.strategy.settings")
-    return errors

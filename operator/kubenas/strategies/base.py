@@ -3,7 +3,8 @@
 A strategy is a pure function of its context: the search space, the trial history and a
 generator seeded from (experiment seed, trial index). It keeps no state between calls that
 it could not rebuild from the history, so an operator that restarts, or a second replica,
-proposes exactly what the first would have.
+proposes exactly what the first would have. It only proposes architectures: which trials
+climb to larger budgets is the engine's scheduling policy (`kubenas.engine.promotion`).
 """
 
 from __future__ import annotations
@@ -16,22 +17,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kubenas.api.schema import Schema, integer, number, string
+from kubenas.api import strategy_settings
+from kubenas.api.trials import Trial, objective_value
 from kubenas.api.types import Experiment, ObjectiveSpec
-from kubenas.engine.asha import asha_promotion
-from kubenas.engine.trials import Trial, objective_value
 from kubenas.space.space import Architecture, SearchSpace
-from kubenas.strategies.final import final_promotion
 
 MAX_ATTEMPTS = 200
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """Run the architecture of trial `parent` again at rung `rung`, resuming from it."""
-
-    parent: int
-    rung: int
 
 
 @dataclass
@@ -121,46 +112,21 @@ class SearchContext:
         return unseen[int(self.rng.integers(len(unseen)))] if unseen else None
 
 
-def promotion_setting(default: str = "asha", share: float = 0.5) -> dict[str, Schema]:
-    """The `promotion` setting every strategy takes, with its own defaults."""
-    return {
-        "promotion": string(
-            "How trials reach larger fidelity budgets: asha (successive halving as results "
-            "come in), final (low budget first, then the best candidates are promoted to the "
-            "top budget when just enough of budget.maxDuration is left), none (every trial "
-            "stays at the lowest budget).", enum=("asha", "final", "none"), default=default),
-        "promoteCandidates": integer("With promotion final: how many of the best candidates "
-                                     "to promote.", minimum=2, default=3),
-        "promoteShare": number("With promotion final: the largest share of "
-                               "budget.maxDuration the promotions may take.", minimum=0,
-                               maximum=1, default=share),
-    }
-
-
 class Strategy(ABC):
-    """Proposes architectures; may also decide promotions to larger budgets."""
+    """Proposes architectures. How trials climb fidelity levels is the engine's business."""
 
     name: ClassVar[str]
-    settings_schema: ClassVar[dict[str, Schema]] = promotion_setting()
-    single_objective: ClassVar[bool] = True
-    multi_objective: ClassVar[bool] = False
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
 
+    @classmethod
+    def info(cls) -> strategy_settings.StrategyInfo:
+        return strategy_settings.STRATEGIES[cls.name]
+
     def setting(self, name: str) -> Any:
-        return self.settings.get(name, self.settings_schema[name].get("default"))
+        return self.settings.get(name, strategy_settings.default(self.name, name))
 
     @abstractmethod
     def propose(self, ctx: SearchContext) -> Architecture | None:
         """A new architecture for trial ctx.index, or None when the strategy has no more."""
-
-    def promote(self, ctx: SearchContext) -> Promotion | None:
-        """A promotion to make instead of a new architecture, as `promotion` says."""
-        rule = self.setting("promotion")
-        if rule == "none":
-            return None
-        if rule == "final":
-            return final_promotion(ctx, self.setting("promoteCandidates"),
-                                   self.setting("promoteShare"))
-        return asha_promotion(ctx)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from kubenas.api.schema import integer
-from kubenas.engine.trials import Trial
+from kubenas.api.trials import Trial
 from kubenas.space.space import Architecture, SearchSpace
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 from kubenas.strategies.features import stack, views
 from kubenas.strategies.surrogate import GP, expected_improvement, normal_scores
 
@@ -31,16 +30,6 @@ SHORTLIST = 400
 
 class BayesianOptimisation(Strategy):
     name = "bo"
-    settings_schema = {
-        **promotion_setting("final", share=0.25),
-        "initial": integer("Random architectures before the model takes over.", minimum=2,
-                           default=5),
-        "incumbents": integer("Best architectures whose whole one-slot neighbourhood joins "
-                              "the acquisition pool.", minimum=1, default=2),
-        "samples": integer("Random architectures added to the pool: distinct networks of a "
-                           f"finite space of at most {UNIVERSE_LIMIT} encodings, otherwise "
-                           "random samples.", minimum=0, default=1000),
-    }
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         done = ctx.completed(rung=0)
@@ -100,14 +89,14 @@ def candidate_pool(ctx: SearchContext, parents: list[Trial], samples: int,
 
 
 Universe = tuple[list[Architecture], list[str], list[np.ndarray]]
-_UNIVERSES: dict[object, Universe | None] = {}
 
 
 def distinct(space: SearchSpace) -> Universe | None:
     """`space.networks()` with their feature matrices, for a space of at most UNIVERSE_LIMIT
-    encodings (None if larger); built once per process and space."""
-    if space.spec not in _UNIVERSES:
-        networks = space.networks() if space.size <= UNIVERSE_LIMIT else None
-        _UNIVERSES[space.spec] = (None if networks is None
-                                  else (networks[0], networks[1], stack(space, networks[0])))
-    return _UNIVERSES[space.spec]
+    encodings (None if larger); built once per SearchSpace."""
+    return space.derived("universe", lambda: _universe(space))
+
+
+def _universe(space: SearchSpace) -> Universe | None:
+    networks = space.networks() if space.size <= UNIVERSE_LIMIT else None
+    return None if networks is None else (networks[0], networks[1], stack(space, networks[0]))

@@ -7,19 +7,12 @@ members drawn at random. Rebuilding the population from the trial history needs 
 
 from __future__ import annotations
 
-from kubenas.api.schema import integer
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 
 
 class RegularizedEvolution(Strategy):
     name = "evolution"
-    settings_schema = {
-        **promotion_setting(),
-        "population": integer("Architectures in the population.", minimum=2, default=10),
-        "tournamentSize": integer("Members drawn for each tournament.", minimum=1, default=3),
-        "mutations": integer("Slots changed per child.", minimum=1, default=1),
-    }
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         population = ctx.completed(rung=0)[-self.setting("population"):]

@@ -6,18 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from kubenas.api.schema import boolean
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 
 
 class GridSearch(Strategy):
     name = "grid"
-    settings_schema = {
-        **promotion_setting(),
-        "shuffle": boolean("Visit the grid in a seeded random order instead of in order.",
-                           default=False),
-    }
 
     def __init__(self, settings: dict[str, Any]) -> None:
         super().__init__(settings)

@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from kubenas.api.schema import integer, number
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
-from kubenas.engine.trials import Trial
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 
 
 class NSGA2(Strategy):
     name = "nsga2"
-    single_objective = False
-    multi_objective = True
-    settings_schema = {
-        **promotion_setting("none"),
-        "population": integer("Architectures in the population.", minimum=2, default=20),
-        "crossoverProb": number("Chance that a child is a crossover of two parents rather "
-                                "than a copy of one.", minimum=0, maximum=1, default=0.9),
-    }
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         scored = [(t, p) for t, _ in ctx.completed(rung=None)

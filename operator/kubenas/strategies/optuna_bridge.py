@@ -23,8 +23,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from kubenas.api.trials import Trial
 from kubenas.api.types import Direction, Parameter
-from kubenas.engine.trials import Trial
 from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies.base import SearchContext
 

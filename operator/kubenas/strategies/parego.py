@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kubenas.api.schema import integer, number, string
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 from kubenas.strategies.bo import SHORTLIST, BayesianOptimisation, candidate_pool
 from kubenas.strategies.features import stack
 from kubenas.strategies.nsga2 import fronts, points, violation
@@ -32,23 +31,6 @@ SAMPLES = 64
 
 class ParEGO(Strategy):
     name = "parego"
-    single_objective = False
-    multi_objective = True
-    settings_schema = {
-        **promotion_setting("none"),
-        "initial": integer("Random architectures before the model takes over.", minimum=2,
-                           default=8),
-        "samples": integer("Random architectures added to the acquisition pool: distinct "
-                           "networks of a small finite space, otherwise random samples.",
-                           minimum=0, default=1000),
-        "model": string("scalar: one GP of the scalarised values (ParEGO); composite: one GP "
-                        "per objective, scalarised by sampling their posteriors.",
-                        enum=("scalar", "composite"), default="composite"),
-        "alpha": number("Dirichlet concentration of the weight vectors.", minimum=0.01,
-                        default=1.0),
-        "rho": number("Weight of the linear term of the augmented Chebyshev function.",
-                      minimum=0, default=0.05),
-    }
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         scored = [(t, p) for t, _ in ctx.completed(rung=0)

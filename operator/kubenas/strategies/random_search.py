@@ -8,7 +8,6 @@ from kubenas.strategies.base import SearchContext, Strategy
 
 class RandomSearch(Strategy):
     name = "random"
-    multi_objective = True
 
     def propose(self, ctx: SearchContext) -> Architecture | None:
         return ctx.fresh(lambda: ctx.space.sample(ctx.rng))

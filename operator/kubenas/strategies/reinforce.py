@@ -15,23 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from kubenas.api.schema import number
 from kubenas.api.types import Parameter
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 
 FLOAT_STD = 0.15
 
 
 class Reinforce(Strategy):
     name = "reinforce"
-    settings_schema = {
-        **promotion_setting(),
-        "learningRate": number("Step size of each policy update.", minimum=0,
-                               exclusive_minimum=True, default=0.5),
-        "baselineDecay": number("Weight of the past in the moving-average baseline.",
-                                minimum=0, maximum=1, default=0.9),
-    }
 
     def __init__(self, settings: dict[str, Any]) -> None:
         super().__init__(settings)

@@ -12,24 +12,14 @@ from typing import Any
 
 import optuna
 
-from kubenas.api.schema import boolean, integer
-from kubenas.engine.trials import Trial
+from kubenas.api.trials import Trial
 from kubenas.space.space import Architecture
-from kubenas.strategies.base import SearchContext, Strategy, promotion_setting
+from kubenas.strategies.base import SearchContext, Strategy
 from kubenas.strategies.optuna_bridge import HistoryStudy
 
 
 class TPE(Strategy):
     name = "tpe"
-    settings_schema = {
-        **promotion_setting(),
-        "startupTrials": integer("Random architectures before TPE models the history.",
-                                 minimum=1, default=10),
-        "candidates": integer("Candidates TPE scores per proposal (n_ei_candidates).",
-                              minimum=1, default=24),
-        "multivariate": boolean("Model the parameters jointly rather than one by one.",
-                                default=True),
-    }
 
     def __init__(self, settings: dict[str, Any]) -> None:
         super().__init__(settings)

@@ -13,7 +13,9 @@ EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.yaml"))
 def minimal(**spec: object) -> dict[str, object]:
     body: dict[str, object] = {
         "objective": {"metric": "val_accuracy"},
-        "searchSpace": {"family": "macro_cnn", "parameters": [{"name": "w", "choice": [1, 2]}]},
+        "searchSpace": {"family": "macro_cnn", "parameters": [
+            {"name": "depth", "int": {"min": 1, "max": 2}}, {"name": "width", "choice": [8, 16]},
+            {"name": "op", "choice": ["conv3x3", "skip"], "repeat": "depth"}]},
     }
     body.update(spec)
     return {"apiVersion": "kubenas.io/v1alpha1", "kind": "NASExperiment",

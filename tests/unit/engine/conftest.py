@@ -5,21 +5,22 @@ from typing import Any
 
 import pytest
 from kubenas.api.parse import parse
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.engine.engine import Engine
-from kubenas.engine.trials import Trial
 
 
 def manifest(**overrides: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "objective": {"metric": "acc"},
-        "searchSpace": {"family": "macro_cnn", "parameters": [
+        "searchSpace": {"family": "toy", "parameters": [
             {"name": "depth", "int": {"min": 1, "max": 3}},
             {"name": "op", "choice": ["a", "b", "c"], "repeat": "depth"},
             {"name": "width", "choice": [8, 16]},
         ]},
         "strategy": {"name": "evolution", "seed": 3, "settings": {"population": 4}},
         "budget": {"maxTrials": 24, "maxParallelTrials": 2},
+        "trialTemplate": {"command": ["toy-trainer"]},
     }
     for key, value in overrides.items():
         spec[key] = value

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.engine.engine import Engine
 from kubenas.engine.status import summarize
-from kubenas.engine.trials import Trial
 
 from .conftest import simulate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from kubenas.api.parse import parse
+from kubenas.api.trials import Trial
 from kubenas.backends.kubernetes import pods
-from kubenas.engine.trials import Trial
 
 from .conftest import manifest
 

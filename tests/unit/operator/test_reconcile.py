@@ -152,7 +152,9 @@ def test_mutable_edits_apply_at_once(world: World) -> None:
 
 def test_changed_search_space_is_refused(world: World) -> None:
     world.reconcile()
-    world.edit({"searchSpace": {"parameters": [{"name": "depth", "int": {"min": 1, "max": 9}}]}})
+    world.edit({"searchSpace": {"parameters": [
+        {"name": "depth", "int": {"min": 1, "max": 9}}, {"name": "width", "choice": [16]},
+        {"name": "op", "choice": ["skip"], "repeat": "depth"}]}})
     world.kubelet.step()
     world.kubelet.step()
     world.reconcile()

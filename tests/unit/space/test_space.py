@@ -25,10 +25,11 @@ def test_a_huge_finite_space_is_counted_not_listed() -> None:
         "apiVersion": "kubenas.io/v1alpha1", "kind": "NASExperiment",
         "metadata": {"name": "huge"},
         "spec": {"objective": {"metric": "acc"},
-                 "searchSpace": {"family": "macro_cnn", "parameters": [
+                 "searchSpace": {"family": "toy", "parameters": [
                      {"name": "depth", "int": {"min": 1, "max": 8}},
                      {"name": "op", "choice": list(range(10)), "repeat": "depth"},
-                     {"name": "width", "choice": [16, 32], "repeat": 4}]}},
+                     {"name": "width", "choice": [16, 32], "repeat": 4}]},
+                 "trialTemplate": {"command": ["toy-trainer"]}},
     }
     space = SearchSpace(parse(manifest).space)  # listing its 1.8e9 encodings takes hours
     assert space.size == 2**4 * sum(10**d for d in range(1, 9))

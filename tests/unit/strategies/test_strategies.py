@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 from kubenas.api.parse import load_file
-from kubenas.api.schema import STRATEGIES, strategy_schema
+from kubenas.api.schema import strategy_schema
+from kubenas.api.strategy_settings import STRATEGIES
 from kubenas.api.types import Constraint, Experiment, StrategySpec
 from kubenas.backends.tabular.simulate import Answers, simulate
 from kubenas.backends.tabular.table import load_for
@@ -19,8 +20,8 @@ from kubenas.strategies import REGISTRY, SearchContext
 
 from tests.unit.tabular import synthetic
 
-SINGLE = sorted(n for n, c in REGISTRY.items() if c.single_objective)
-MULTI = sorted(n for n, c in REGISTRY.items() if c.multi_objective)
+SINGLE = sorted(n for n, s in STRATEGIES.items() if s.single_objective)
+MULTI = sorted(n for n, s in STRATEGIES.items() if s.multi_objective)
 
 
 def test_schema_enum_equals_the_registry() -> None:
@@ -37,8 +38,8 @@ def test_an_unnamed_strategy_defaults_by_the_number_of_objectives(
     (folder / "unnamed.yaml").write_text(yaml.safe_dump(manifest))
     exp = load_file(folder / "unnamed.yaml")
     assert exp.strategy.name == expected
-    cls = REGISTRY[expected]
-    assert cls.multi_objective if multi else cls.single_objective
+    info = STRATEGIES[expected]
+    assert info.multi_objective if multi else info.single_objective
     run = simulate(exp, Answers(exp, load_for(exp)))
     assert run.trials and summarize(exp, run.trials)["strategy"] == expected
 

@@ -11,10 +11,10 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
+from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
 from kubenas.backends.contract import trial_env
 from kubenas.backends.kubernetes.objects import Obj, labels, owner_reference, pod_name
-from kubenas.engine.trials import Trial, trial_name
 
 CONTAINER = "trainer"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"

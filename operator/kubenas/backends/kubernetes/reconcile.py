@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubenas.api.parse import ManifestError, parse
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.backends.kubernetes import immutability, pods, trials
 from kubenas.backends.kubernetes.capacity import TERMINAL, gpu_capacity
@@ -35,7 +36,6 @@ from kubenas.backends.kubernetes.timefmt import parse_time, rfc3339
 from kubenas.backends.kubernetes.trial_lifecycle import MAX_ATTEMPTS, Observation, observe
 from kubenas.engine.engine import Decision, Engine, NewTrial
 from kubenas.engine.status import counts
-from kubenas.engine.trials import Trial
 
 log = logging.getLogger(__name__)
 SUSPENDED = "Suspended"

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.backends.kubernetes.objects import Obj
 from kubenas.backends.kubernetes.timefmt import rfc3339
 from kubenas.engine.engine import Outcome
 from kubenas.engine.status import counts, summarize
-from kubenas.engine.trials import Trial
 
 CONDITION_TYPES = ("Ready", "Running", "Succeeded", "Failed", "Suspended")
 

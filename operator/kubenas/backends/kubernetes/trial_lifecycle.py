@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubenas.api.trials import TrialPhase
 from kubenas.backends.kubernetes.objects import Obj
-from kubenas.engine.trials import TrialPhase
 
 RESULT_PREFIX = "KUBENAS_RESULT "
 MESSAGE_LIMIT = 1024

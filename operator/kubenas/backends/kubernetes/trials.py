@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
 from kubenas.backends.contract import trial_seed
 from kubenas.backends.kubernetes.objects import (
@@ -18,7 +19,6 @@ from kubenas.backends.kubernetes.objects import (
 )
 from kubenas.backends.kubernetes.timefmt import parse_time
 from kubenas.engine.engine import NewTrial
-from kubenas.engine.trials import Trial, trial_name
 
 CURVE_LIMIT = 50
 

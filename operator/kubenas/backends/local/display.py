@@ -19,9 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from kubenas.api.trials import DONE, Trial, trial_name
 from kubenas.api.types import Experiment
 from kubenas.engine.status import ranked
-from kubenas.engine.trials import DONE, Trial, trial_name
 
 BOARD_ROWS = 5
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.backends.contract import DEFAULT_COMMAND, trial_env
-from kubenas.engine.trials import Trial, trial_name
+from kubenas.backends.runs import trial_dir
 
 RESULT_PREFIX = "KUBENAS_RESULT "
 STOP_GRACE_S = 5.0
@@ -30,10 +31,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def trial_dir(run_dir: Path, exp: Experiment, index: int) -> Path:
-    return run_dir / "trials" / trial_name(exp.name, index)
 
 
 @dataclass

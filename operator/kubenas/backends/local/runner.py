@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
 from kubenas.backends.contract import trial_seed
-from kubenas.backends.local import processes, store
+from kubenas.backends.local import processes
 from kubenas.backends.local.processes import TrialProcess
+from kubenas.backends.runs import history as store
 from kubenas.engine.engine import Engine, Outcome
-from kubenas.engine.trials import Trial
 from kubenas.metrics.scrape import ScrapeError, scrape
 
 POLL_S = 0.25

@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 import yaml
 
+from kubenas.api import strategy_settings
 from kubenas.api.parse import ManifestError, load_file
+from kubenas.api.strategy_settings import STRATEGIES
 from kubenas.api.types import Experiment, StrategySpec
 from kubenas.backends.tabular.report import write_results
 from kubenas.backends.tabular.score import Scorer
 from kubenas.backends.tabular.simulate import Answers, simulate
 from kubenas.backends.tabular.table import load_for
-from kubenas.strategies import REGISTRY, settings_errors
 
 # The published baselines are single-fidelity searches: they run as the protocol defines them.
 PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
@@ -119,7 +120,8 @@ def applicable(exp: Experiment, variants: Iterable[Variant]) -> list[Variant]:
     """The variants that can search this experiment's objectives."""
     multi = exp.objective.multi
     return [v for v in variants
-            if (REGISTRY[v.name].multi_objective if multi else REGISTRY[v.name].single_objective)]
+            if (STRATEGIES[v.name].multi_objective if multi
+                else STRATEGIES[v.name].single_objective)]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -128,7 +130,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=300)
     parser.add_argument("--budgets", default="12000,4000",
                         help="simulated-second budgets, comma separated (first one is plotted)")
-    parser.add_argument("--strategies", default=",".join(sorted(REGISTRY)),
+    parser.add_argument("--strategies", default=",".join(sorted(STRATEGIES)),
                         help="strategies, each `name` or `name:key=value;...`, separated by "
                              "spaces or commas between names (default: all)")
     parser.add_argument("--workers", type=int, default=2)
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     variants = split_variants(args.strategies)
     for v in variants:
-        errors = settings_errors(v.name, dict(v.settings))
+        errors = strategy_settings.errors(v.name, dict(v.settings))
         if errors:
             print(f"kubenas bench: {v.name}: " + "; ".join(map(str, errors)), file=sys.stderr)
             return 2

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kubenas.api.trials import Trial, rank_key
 from kubenas.api.types import Experiment, TabularSpec
-from kubenas.backends.local import report, store
+from kubenas.backends.runs import history as store
+from kubenas.backends.runs import results as report
 from kubenas.backends.tabular.table import Table, load_for
 from kubenas.engine.engine import Engine, NewTrial, Outcome
 from kubenas.engine.status import pareto
-from kubenas.engine.trials import Trial, rank_key
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Trial records: what the engine knows about each trial, whatever backend ran it."""
+"""Trial records: the typed view of a NASTrial, whatever backend ran it."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kubenas.api.types import Experiment
-from kubenas.engine.trials import Trial, trial_name
+from kubenas.api.trials import Trial, trial_name
 
 HISTORY = "trials.jsonl"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from kubenas.api.types import Experiment
-from kubenas.backends.local.processes import trial_dir
+from kubenas.backends.runs import trial_dir
 from kubenas.engine.engine import Outcome
 from kubenas.engine.status import summarize
-from kubenas.engine.trials import Trial, objective_value
+from kubenas.api.trials import Trial, objective_value
 
 
 def status(exp: Experiment, trials: Sequence[Trial], outcome: Outcome, *, started: datetime,

@@ -1,0 +1,136 @@
+"""The strategies a NASExperiment can name, and the settings each one takes.
+
+This is part of the manifest's vocabulary, so it lives with the schema: the validator and
+the CRD check `spec.strategy.settings` from it, and each strategy (in `kubenas.strategies`)
+and the engine's promotion policy read their settings' defaults from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kubenas.api.openapi import Schema, boolean, integer, number, obj, string
+from kubenas.api.validate import FieldError, validate
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    name: str
+    summary: str
+    settings: dict[str, Schema]
+    single_objective: bool = True
+    multi_objective: bool = False
+
+
+def promotion_settings(default: str = "asha", share: float = 0.5) -> dict[str, Schema]:
+    """How trials climb fidelity levels: the engine's policy, set per strategy."""
+    return {
+        "promotion": string(
+            "How trials reach larger fidelity budgets: asha (successive halving as results "
+            "come in), final (low budget first, then the best candidates are promoted to the "
+            "top budget when just enough of budget.maxDuration is left), none (every trial "
+            "stays at the lowest budget).", enum=("asha", "final", "none"), default=default),
+        "promoteCandidates": integer("With promotion final: how many of the best candidates "
+                                     "to promote.", minimum=2, default=3),
+        "promoteShare": number("With promotion final: the largest share of "
+                               "budget.maxDuration the promotions may take.", minimum=0,
+                               maximum=1, default=share),
+    }
+
+
+_POPULATION = "Architectures in the population."
+STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
+    StrategyInfo("random", "uniform random search", promotion_settings(), multi_objective=True),
+    StrategyInfo("grid", "every network of a finite space", {
+        **promotion_settings(),
+        "shuffle": boolean("Visit the grid in a seeded random order instead of in order.",
+                           default=False)}),
+    StrategyInfo("evolution", "regularized evolution (REA)", {
+        **promotion_settings(),
+        "population": integer(_POPULATION, minimum=2, default=10),
+        "tournamentSize": integer("Members drawn for each tournament.", minimum=1, default=3),
+        "mutations": integer("Slots changed per child.", minimum=1, default=1)}),
+    StrategyInfo("tpe", "Optuna's tree-structured Parzen estimator", {
+        **promotion_settings(),
+        "startupTrials": integer("Random architectures before TPE models the history.",
+                                 minimum=1, default=10),
+        "candidates": integer("Candidates TPE scores per proposal (n_ei_candidates).",
+                              minimum=1, default=24),
+        "multivariate": boolean("Model the parameters jointly rather than one by one.",
+                                default=True)}),
+    StrategyInfo("reinforce", "a REINFORCE policy-gradient controller", {
+        **promotion_settings(),
+        "learningRate": number("Step size of each policy update.", minimum=0,
+                               exclusive_minimum=True, default=0.5),
+        "baselineDecay": number("Weight of the past in the moving-average baseline.",
+                                minimum=0, maximum=1, default=0.9)}),
+    StrategyInfo("bo", "Bayesian optimisation with a Gaussian process", {
+        **promotion_settings("final", share=0.25),
+        "initial": integer("Random architectures before the model takes over.", minimum=2,
+                           default=5),
+        "incumbents": integer("Best architectures whose whole one-slot neighbourhood joins "
+                              "the acquisition pool.", minimum=1, default=2),
+        "samples": integer("Random architectures added to the acquisition pool.", minimum=0,
+                           default=1000)}),
+    StrategyInfo("nsga2", "NSGA-II, multi-objective evolution", {
+        **promotion_settings("none"),
+        "population": integer(_POPULATION, minimum=2, default=20),
+        "crossoverProb": number("Chance that a child is a crossover of two parents rather "
+                                "than a copy of one.", minimum=0, maximum=1, default=0.9)},
+        single_objective=False, multi_objective=True),
+    StrategyInfo("parego", "ParEGO, multi-objective Bayesian optimisation", {
+        **promotion_settings("none"),
+        "initial": integer("Random architectures before the model takes over.", minimum=2,
+                           default=8),
+        "samples": integer("Random architectures added to the acquisition pool.", minimum=0,
+                           default=1000),
+        "model": string("scalar: one GP of the scalarised values (ParEGO); composite: one GP "
+                        "per objective, scalarised by sampling their posteriors.",
+                        enum=("scalar", "composite"), default="composite"),
+        "alpha": number("Dirichlet concentration of the weight vectors.", minimum=0.01,
+                        default=1.0),
+        "rho": number("Weight of the linear term of the augmented Chebyshev function.",
+                      minimum=0, default=0.05)},
+        single_objective=False, multi_objective=True),
+)}
+NAMES = tuple(STRATEGIES)
+DEFAULT_STRATEGY = "bo"
+DEFAULT_MULTI_STRATEGY = "parego"  # a default that ignores objective.additional would surprise
+
+
+def default(strategy: str, setting: str) -> Any:
+    return STRATEGIES[strategy].settings[setting].get("default")
+
+
+def errors(strategy: str, settings: dict[str, Any],
+           path: str = "spec.strategy.settings") -> list[FieldError]:
+    """Problems of settings for one strategy, as its own schema sees them."""
+    info = STRATEGIES.get(strategy)
+    if info is None:
+        return [FieldError("spec.strategy.name", f"unsupported value {strategy!r}; valid "
+                                                 f"values: {', '.join(NAMES)}")]
+    _, found = validate(obj(f"Settings of {strategy}.", info.settings), settings, path)
+    return found
+
+
+def union_schema() -> Schema:
+    """Every setting of every strategy, typed, without defaults (which differ by strategy):
+    the CRD's `spec.strategy.settings`. Which strategies take which setting is a rule."""
+    fields: dict[str, Schema] = {}
+    for info in STRATEGIES.values():
+        for name, schema in info.settings.items():
+            plain = {k: v for k, v in schema.items() if k not in ("default", "description")}
+            known = fields.get(name)
+            if known is not None and {k: v for k, v in known.items()
+                                      if k != "description"} != plain:
+                raise ValueError(f"setting {name} differs in type or bounds between strategies")
+            takers = [s.name for s in STRATEGIES.values() if name in s.settings]
+            fields[name] = {**plain, "description": f"{schema['description']} "
+                            f"({', '.join(takers)})"}
+    return obj("Strategy settings; each applies to the strategies named after it. Defaults "
+               "depend on the strategy: see docs/strategies.md.", fields)
+
+
+def takers(setting: str) -> list[str]:
+    return [s.name for s in STRATEGIES.values() if setting in s.settings]
