@@ -1,27 +1,33 @@
 """The `kubenas` command: run a search locally, validate manifests, run the operator, benchmark.
 
-Exit codes: 0 the experiment succeeded, 1 it failed, 2 bad input, 130 interrupted.
+Exit codes: 0 the experiment succeeded, 1 it failed, 2 bad input; stopped by a signal
+(Ctrl-C, SIGTERM, SIGHUP): 128 + its number (130, 143, 129), with partial results kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
+from kubenas.api.builtin_trainer import uses_builtin, value_problems
 from kubenas.api.parse import ManifestError, load_file
 from kubenas.api.types import Experiment
+from kubenas.api.validate import FieldError
+from kubenas.backends.local import preflight
 from kubenas.backends.local.display import PlainDisplay, RichDisplay
-from kubenas.backends.local.runner import LocalRunner
-from kubenas.backends.runs import results as report
+from kubenas.backends.local.runner import LocalRunner, RunFolderBusy, StopRequested
+from kubenas.backends.runs import results
 from kubenas.backends.runs.history import HistoryMismatch
 from kubenas.engine.engine import Outcome
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_USAGE = 1, 2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +70,33 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _refuse(source: object, errors: list[FieldError]) -> int:
+    """Every problem, one line each, as `file: field: what is wrong`."""
+    for error in errors:
+        print(f"{source}: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _load(path: Path) -> Experiment | list[FieldError]:
+    """The experiment, or every problem with it (schema, then the built-in trainer's values
+    that the API server cannot check)."""
+    try:
+        exp = load_file(path)
+    except ManifestError as exc:
+        return exc.errors
+    if uses_builtin(exp):
+        problems = value_problems(exp)
+        if problems:
+            return [FieldError(field, message) for field, message in problems]
+    return exp
+
+
 def _validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.manifests:
-        try:
-            exp = load_file(path)
-        except ManifestError as exc:
-            print(exc, file=sys.stderr)
+        exp = _load(path)
+        if isinstance(exp, list):
+            _refuse(path, exp)
             bad += 1
         else:
             print(f"{path}: valid NASExperiment {exp.name!r}")
@@ -78,13 +104,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        exp = load_file(args.manifest)
-    except ManifestError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    if args.parallel is not None and args.parallel < 1:
-        return _error("--parallel must be at least 1")
+    exp = _load(args.manifest)
+    if isinstance(exp, list):
+        return _refuse(args.manifest, exp)
     if exp.suspend:
         return _error(f"{args.manifest}: spec.suspend is true; set it to false to run")
     out = args.out or Path("runs") / exp.name
@@ -92,6 +114,9 @@ def _run(args: argparse.Namespace) -> int:
         from kubenas.backends.tabular.simulate import run_manifest
 
         return run_manifest(exp, out)
+    problems = preflight.problems(exp, out, args.parallel)
+    if problems:
+        return _refuse(args.manifest, problems)
     return _run_local(exp, out, args)
 
 
@@ -99,28 +124,50 @@ def _run_local(exp: Experiment, out: Path, args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True)
     try:
         runner = LocalRunner(exp, out, parallel=args.parallel, fresh=args.fresh)
-    except HistoryMismatch as exc:
+    except (HistoryMismatch, RunFolderBusy) as exc:
         return _error(str(exc))
+    try:
+        return _drive(exp, out, args, runner, console)
+    finally:
+        runner.close()
+
+
+def _drive(exp: Experiment, out: Path, args: argparse.Namespace, runner: LocalRunner,
+           console: Console) -> int:
+    for warning in runner.warnings:
+        console.print(f"kubenas: warning: {warning}")
+    for folder in runner.stale:
+        console.print(f"kubenas: stopped a trainer an earlier run left in {folder}")
+    if runner.resumed:
+        console.print(f"kubenas: continuing {runner.resumed} earlier trials from "
+                      f"{out / 'trials.jsonl'} (--fresh starts over)")
     started = datetime.now(UTC)
     display = PlainDisplay(exp, console) if args.plain or not console.is_terminal \
-        else RichDisplay(exp, console)
+        else RichDisplay(exp, console, runner.engine.space)
     console.print(f"kubenas: running {exp.name} ({exp.strategy.name}, up to "
                   f"{exp.budget.max_trials} trials, {args.parallel or exp.budget.max_parallel} "
                   f"at a time) in {out}/")
+    previous = {sig: signal.signal(sig, lambda signum, _: runner.request_stop(signum))
+                for sig in STOP_SIGNALS}
     try:
         with display:
             result = runner.run(display)
-    except KeyboardInterrupt:
-        interrupted = Outcome("Failed", "Interrupted", "stopped by the user; run again to "
+    except StopRequested as stop:
+        name = signal.Signals(stop.signum).name
+        interrupted = Outcome("Failed", "Interrupted", f"stopped by {name}; run again to "
                                                        "continue")
-        partial = report.status(exp, runner.trials, interrupted, started=started,
-                                finished=datetime.now(UTC))
-        report.write(out, exp, runner.trials, partial)
-        console.print(f"kubenas: interrupted; partial results in {out}/ (run again to continue)")
-        return EXIT_INTERRUPTED
-    status = report.status(exp, result.trials, result.outcome, started=started,
-                           finished=datetime.now(UTC))
-    report.write(out, exp, result.trials, status)
+        partial = results.status(exp, runner.trials, interrupted, started=started,
+                                 finished=datetime.now(UTC), space=runner.engine.space)
+        results.write(out, exp, runner.trials, partial)
+        console.print(f"kubenas: stopped by {name}; partial results in {out}/ (run again to "
+                      "continue)")
+        return 128 + stop.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    status = results.status(exp, result.trials, result.outcome, started=started,
+                            finished=datetime.now(UTC), space=runner.engine.space)
+    results.write(out, exp, result.trials, status)
     _summary(console, exp, status, out)
     return 0 if result.outcome.phase == "Succeeded" else EXIT_FAILED
 

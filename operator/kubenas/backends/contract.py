@@ -1,18 +1,110 @@
-"""The trial contract as environment variables: the one place both backends build it.
+"""The trial contract, the one place both backends build and read it (docs/trial-contract.md).
 
-See docs/trial-contract.md. The local runner adds these to a subprocess environment; the
-operator renders them into the trial pod's container env.
+In: environment variables; the local runner adds them to a subprocess environment, the
+operator renders them into the trial pod's container env. Out: the final result, one JSON
+object; whatever a trainer writes, only finite numbers come out of `interpret`, so nothing
+non-finite or non-numeric ever reaches a status, a history file or the API server.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
 
 DEFAULT_COMMAND = ("python", "-m", "kubenas_trainer")
+RESULT_PREFIX = "KUBENAS_RESULT "
+CURVE_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """A usable result: finite metrics and curve, and notes on what was dropped."""
+
+    metrics: dict[str, float]
+    curve: tuple[float, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BadResult:
+    """Why a trial that exited cleanly still failed."""
+
+    reason: str
+    message: str
+
+
+def find_result(text: str | None) -> Any:
+    """The result in a termination message or log: the whole text as JSON, else the last
+    `KUBENAS_RESULT ` line that parses; None when there is none."""
+    if not text:
+        return None
+    candidates = [text.strip()]
+    candidates += [line[len(RESULT_PREFIX):] for line in reversed(text.splitlines())
+                   if line.startswith(RESULT_PREFIX)]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def interpret(result: Any, objective: str) -> TrialResult | BadResult:
+    """Check a trainer's result: the objective must be a finite number; any other metric
+    that is not is dropped with a note."""
+    if result is None:
+        return BadResult("NoResult", f"the trainer exited 0 but wrote no result (a JSON object "
+                                     f"with metrics.{objective}) to its termination log or "
+                                     f"stdout (a {RESULT_PREFIX.strip()} line)")
+    raw = result.get("metrics", {}) if isinstance(result, dict) else None
+    if not isinstance(raw, dict):
+        return BadResult("BadResult", f"the result is not a JSON object with a metrics object: "
+                                      f"{_clip(result)}")
+    if objective not in raw:
+        found = ", ".join(sorted(map(str, raw))) or "none"
+        return BadResult("NoResult", f"the result has no metrics.{objective} (it has: {found})")
+    value = raw[objective]
+    if not _is_number(value):
+        return BadResult("BadResult", f"metrics.{objective} is {_describe(value)}, not a "
+                                      "number")
+    if not math.isfinite(value):
+        return BadResult("NonFiniteObjective", f"metrics.{objective} is {value}: training "
+                                               "diverged, or the trainer could not compute it")
+    metrics, notes = {}, []
+    for name, item in raw.items():
+        if _is_number(item) and math.isfinite(item):
+            metrics[str(name)] = float(item)
+        else:
+            notes.append(f"dropped metrics.{name}: {_describe(item)} is not a finite number")
+    curve = result.get("curve")
+    points = tuple(float(v) for v in curve if _is_number(v) and math.isfinite(v)) \
+        if isinstance(curve, list) else ()
+    return TrialResult(metrics, points[-CURVE_LIMIT:], tuple(notes))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string {_clip(value)}"
+    if value is None:
+        return "null"
+    return _clip(value)
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, dict | list) else json.dumps(value)[:limit]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def trial_seed(exp: Experiment, trials: Sequence[Trial], trial: Trial) -> int:
@@ -25,7 +117,10 @@ def trial_seed(exp: Experiment, trials: Sequence[Trial], trial: Trial) -> int:
 
 def trial_env(exp: Experiment, trial: Trial, *, seed: int, metrics_port: int,
               checkpoint_dir: str | None = None, resume_from: str | None = None,
-              termination_log: str | None = None, export_dir: str | None = None) -> dict[str, str]:
+              termination_log: str | None = None, export_dir: str | None = None,
+              data_cache: str | None = None) -> dict[str, str]:
+    """The contract's variables. Every trial of an experiment gets the same split seed, so all
+    are scored on one validation split."""
     env = {
         "KUBENAS_TRIAL": trial_name(exp.name, trial.index),
         "KUBENAS_ARCHITECTURE": json.dumps({"family": exp.space.family,
@@ -33,13 +128,15 @@ def trial_env(exp: Experiment, trial: Trial, *, seed: int, metrics_port: int,
         "KUBENAS_BUDGET": _number(trial.budget),
         "KUBENAS_RESOURCE": exp.fidelity.resource if exp.fidelity else "epochs",
         "KUBENAS_SEED": str(seed),
+        "KUBENAS_SPLIT_SEED": str(exp.strategy.seed),
         "KUBENAS_OBJECTIVE": exp.objective.primary.metric,
         "KUBENAS_TRAINING": json.dumps({k: v for k, v in exp.training.items() if k != "epochs"},
                                        sort_keys=True),
         "KUBENAS_METRICS_PORT": str(metrics_port),
     }
     optional = {"KUBENAS_CHECKPOINT_DIR": checkpoint_dir, "KUBENAS_RESUME_FROM": resume_from,
-                "KUBENAS_TERMINATION_LOG": termination_log, "KUBENAS_EXPORT_DIR": export_dir}
+                "KUBENAS_TERMINATION_LOG": termination_log, "KUBENAS_EXPORT_DIR": export_dir,
+                "KUBENAS_DATA_CACHE": data_cache}
     env.update({k: v for k, v in optional.items() if v})
     return env
 

@@ -7,6 +7,7 @@ no network path to the pods and a missed scrape is Prometheus' problem, not the 
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,4 +56,5 @@ class Prometheus:
         data = body.get("data") or {}
         if data.get("resultType") != "vector":
             raise QueryError(f"expected a vector for {promql!r}, got {data.get('resultType')}")
-        return [Series(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
+        series = [Series(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
+        return [s for s in series if math.isfinite(s.value)]  # NaN means no value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -23,10 +24,13 @@ class TrainerSample:
 
 
 def parse(text: str) -> TrainerSample:
+    """The contract's series; a non-finite value is as good as none."""
     metrics: dict[str, float] = {}
     epoch = throughput = None
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            if not math.isfinite(sample.value):
+                continue
             if sample.name == "kubenas_trial_metric" and "metric" in sample.labels:
                 metrics[sample.labels["metric"]] = float(sample.value)
             elif sample.name == "kubenas_trial_epoch":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from kubenas.backends.kubernetes.trial_lifecycle import observe, parse_result
+from kubenas.backends.contract import find_result
+from kubenas.backends.kubernetes.trial_lifecycle import observe
 
 
 def _pod(phase: str, *, reason: str | None = None, exit_code: int = 0,
@@ -46,8 +47,8 @@ def test_success_without_the_objective_is_a_failure() -> None:
 
 def test_result_found_in_logs_fallback() -> None:
     logs = f"epoch 1\nKUBENAS_RESULT {RESULT}\n"
-    assert parse_result(logs) == json.loads(RESULT)
-    assert parse_result("not json") is None
+    assert find_result(logs) == json.loads(RESULT)
+    assert find_result("not json") is None
 
 
 @pytest.mark.parametrize(("pod", "reason"), [

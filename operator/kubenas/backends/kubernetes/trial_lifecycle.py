@@ -10,14 +10,12 @@ Failures are told apart because they mean different things to the search:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubenas.api.trials import TrialPhase
+from kubenas.backends.contract import BadResult, find_result, interpret
 from kubenas.backends.kubernetes.objects import Obj
 
-RESULT_PREFIX = "KUBENAS_RESULT "
 MESSAGE_LIMIT = 1024
 # An infrastructure loss this many times in a row is no longer bad luck.
 MAX_ATTEMPTS = 10
@@ -84,42 +82,14 @@ def _unschedulable(status: Obj) -> str | None:
     return None
 
 
-def parse_result(message: str | None) -> Obj | None:
-    """The trainer's final JSON: the whole message, or its last `KUBENAS_RESULT` line."""
-    if not message:
-        return None
-    candidates = [message.strip()]
-    candidates += [line[len(RESULT_PREFIX):] for line in reversed(message.splitlines())
-                   if line.startswith(RESULT_PREFIX)]
-    for text in candidates:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-def _numbers(values: Any) -> dict[str, float]:
-    if not isinstance(values, dict):
-        return {}
-    return {str(k): float(v) for k, v in values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
-
-
 def _succeeded(term: Obj, objective: str, start: str | None) -> Observation:
     end = term.get("finishedAt")
-    result = parse_result(term.get("message"))
-    metrics = _numbers((result or {}).get("metrics"))
-    if objective not in metrics:
-        return Observation("Failed", "NoResult", f"the trainer exited 0 but its termination "
-                           f"message has no metrics.{objective}: {_tail(term.get('message'))}",
-                           start_time=start, finish_time=end)
-    curve = tuple(float(v) for v in (result or {}).get("curve") or ()
-                  if isinstance(v, int | float))[-50:]
-    return Observation("Succeeded", "Completed", None, metrics, curve, start_time=start,
-                       finish_time=end)
+    result = interpret(find_result(term.get("message")), objective)
+    if isinstance(result, BadResult):
+        return Observation("Failed", result.reason, f"{result.message}; termination message: "
+                           f"{_tail(term.get('message'))}", start_time=start, finish_time=end)
+    return Observation("Succeeded", "Completed", "; ".join(result.notes) or None,
+                       result.metrics, result.curve, start_time=start, finish_time=end)
 
 
 def _failed(pod: Obj, start: str | None) -> Observation:

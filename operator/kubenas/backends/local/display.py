@@ -22,6 +22,7 @@ from rich.table import Table
 from kubenas.api.trials import DONE, Trial, trial_name
 from kubenas.api.types import Experiment
 from kubenas.engine.status import ranked
+from kubenas.space.space import SearchSpace
 
 BOARD_ROWS = 5
 
@@ -34,8 +35,10 @@ def arch_text(arch: dict[str, Any], limit: int = 60) -> str:
 class RichDisplay:
     """Progress bar (done/total, elapsed, ETA) over a live top-5 leaderboard."""
 
-    def __init__(self, exp: Experiment, console: Console | None = None) -> None:
+    def __init__(self, exp: Experiment, console: Console | None = None,
+                 space: SearchSpace | None = None) -> None:
         self.exp = exp
+        self.space = space
         self.console = console or Console()
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("trials"),
@@ -63,7 +66,7 @@ class RichDisplay:
         table = Table(title="best so far", title_justify="left", expand=False)
         for column in ("trial", "budget", metric, "architecture"):
             table.add_column(column)
-        for t in ranked(self.exp, trials)[:BOARD_ROWS]:
+        for t in ranked(self.exp, trials, self.space)[:BOARD_ROWS]:
             table.add_row(trial_name(self.exp.name, t.index), f"{t.budget:g}",
                           f"{t.metrics[metric]:.4f}", arch_text(dict(t.arch)))
         return table

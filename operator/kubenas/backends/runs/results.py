@@ -1,12 +1,13 @@
-"""What a finished local run leaves behind: result.json, progress.png and the best model.
+"""What a finished run leaves behind: result.json, progress.png and the best model.
 
 `result.json` mirrors the NASExperiment status the operator writes, so tools can read
-either the same way.
+either the same way. It is strict JSON: no NaN or infinity can be written.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,12 +18,16 @@ from kubenas.api.types import Experiment
 from kubenas.backends.runs import trial_dir
 from kubenas.engine.engine import Outcome
 from kubenas.engine.status import summarize
+from kubenas.space.space import SearchSpace
 from kubenas.api.trials import Trial, objective_value
 
 
+OUTPUTS = ("result.json", "progress.png", "best-model")
+
+
 def status(exp: Experiment, trials: Sequence[Trial], outcome: Outcome, *, started: datetime,
-           finished: datetime) -> dict[str, Any]:
-    summary = summarize(exp, trials)
+           finished: datetime, space: SearchSpace | None = None) -> dict[str, Any]:
+    summary = summarize(exp, trials, space)
     done = sum(t.phase in ("Succeeded", "Failed", "Stopped") for t in trials)
     out: dict[str, Any] = {
         "phase": outcome.phase, "reason": outcome.reason, "message": outcome.message,
@@ -41,7 +46,7 @@ def _iso(moment: datetime) -> str:
 
 
 def write(run_dir: Path, exp: Experiment, trials: list[Trial], result: dict[str, Any]) -> None:
-    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(run_dir / "result.json", result)
     plot_progress(exp, trials, run_dir / "progress.png")
     best = result.get("bestTrial")
     if best:
@@ -51,6 +56,13 @@ def write(run_dir: Path, exp: Experiment, trials: list[Trial], result: dict[str,
         shutil.rmtree(target, ignore_errors=True)
         if model.is_dir():
             shutil.copytree(model, target)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Strict JSON, written atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
 
 
 def plot_progress(exp: Experiment, trials: list[Trial], path: Path) -> None:

@@ -30,6 +30,7 @@ from kubenas.backends.tabular.report import write_results
 from kubenas.backends.tabular.score import Scorer
 from kubenas.backends.tabular.simulate import Answers, simulate
 from kubenas.backends.tabular.table import load_for
+from kubenas.space.space import SearchSpace
 
 # The published baselines are single-fidelity searches: they run as the protocol defines them.
 PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
@@ -80,10 +81,11 @@ def _experiment(manifest: str) -> Experiment:
 
 
 @cache
-def _answers(manifest: str) -> tuple[Answers, Scorer]:
+def _answers(manifest: str) -> tuple[Answers, Scorer, SearchSpace]:
+    """What every seed of a manifest shares in a worker: the table and one SearchSpace."""
     exp = _experiment(manifest)
     answers = Answers(exp, load_for(exp))
-    return answers, Scorer(exp, answers)
+    return answers, Scorer(exp, answers), SearchSpace(exp.space)
 
 
 def variant_of(exp: Experiment, task: Task) -> Experiment:
@@ -95,8 +97,8 @@ def variant_of(exp: Experiment, task: Task) -> Experiment:
 def run_task(task: Task) -> dict[str, Any]:
     """One seed: the judged figure (or hypervolume ratio) and the best-so-far curve."""
     exp = variant_of(_experiment(task.manifest), task)
-    answers, scorer = _answers(task.manifest)
-    run = simulate(exp, answers)
+    answers, scorer, space = _answers(task.manifest)
+    run = simulate(exp, answers, space)
     if exp.objective.multi:
         return {"value": scorer.hv_ratio(run.front(exp))}
     times = np.linspace(0.0, task.budget_s, CURVE_POINTS)

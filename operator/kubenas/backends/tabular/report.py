@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kubenas.backends.runs.results import write_json
 
 
 def rows(results: list[dict[str, Any]], seeds: int) -> list[dict[str, Any]]:
@@ -16,13 +17,18 @@ def rows(results: list[dict[str, Any]], seeds: int) -> list[dict[str, Any]]:
         figure = "hv_ratio" if r["multi"] else "test_acc"
         row: dict[str, Any] = {"strategy": r["variant"].label, "budget_s": r["budget_s"],
                                "seeds": seeds,
-                               f"mean_{figure}": round(float(np.nanmean(values)), 4),
-                               f"std_{figure}": round(float(np.nanstd(values)), 4)}
+                               f"mean_{figure}": _figure(float(np.nanmean(values))),
+                               f"std_{figure}": _figure(float(np.nanstd(values)))}
         if r["variant"].settings:
             row["settings"] = dict(r["variant"].settings)
         row["manifest"] = Path(r["manifest"]).name
         out.append(row)
     return out
+
+
+def _figure(value: float) -> float | None:
+    """Rounded, or None when no seed gave a value (JSON has no NaN)."""
+    return round(float(value), 4) if np.isfinite(value) else None
 
 
 def markdown(table: list[dict[str, Any]], wall_s: float) -> str:
@@ -32,11 +38,15 @@ def markdown(table: list[dict[str, Any]], wall_s: float) -> str:
         figure = "hv_ratio" if "mean_hv_ratio" in r else "test_acc"
         settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())
         lines.append(f"| {r['manifest']} | {r['strategy']} | {settings} | {r['budget_s']:.0f} "
-                     f"| {r['seeds']} | {r[f'mean_{figure}']:.4f} | {r[f'std_{figure}']:.4f} "
-                     f"| {figure} |")
+                     f"| {r['seeds']} | {_shown(r[f'mean_{figure}'])} | "
+                     f"{_shown(r[f'std_{figure}'])} | {figure} |")
     lines.append("")
     lines.append(f"Wall time: {wall_s:.0f} s.")
     return "\n".join(lines)
+
+
+def _shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
@@ -77,7 +87,7 @@ def write_results(results: list[dict[str, Any]], out: Path, name: str, *, seeds:
                   wall_s: float) -> str:
     out.mkdir(parents=True, exist_ok=True)
     table = rows(results, seeds)
-    (out / f"{name}.json").write_text(json.dumps(table, indent=2) + "\n")
+    write_json(out / f"{name}.json", table)
     text = markdown(table, wall_s)
     (out / f"{name}.md").write_text(text + "\n")
     plot(results, out / f"{name}.png")

@@ -10,18 +10,17 @@ the limit, the engine ends the search (MaxDurationReached) and stops the trial.
 from __future__ import annotations
 
 import heapq
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kubenas.api.trials import Trial, rank_key
 from kubenas.api.types import Experiment, TabularSpec
-from kubenas.backends.runs import history as store
-from kubenas.backends.runs import results as report
+from kubenas.backends.runs import history, results
 from kubenas.backends.tabular.table import Table, load_for
 from kubenas.engine.engine import Engine, NewTrial, Outcome
 from kubenas.engine.status import pareto
+from kubenas.space.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -68,10 +67,12 @@ class Answers:
         return out
 
 
-def simulate(exp: Experiment, answers: Answers | None = None) -> Run:
-    """Run the search of `exp` to its end, with trials answered from its table."""
+def simulate(exp: Experiment, answers: Answers | None = None,
+             space: SearchSpace | None = None) -> Run:
+    """Run the search of `exp` to its end, with trials answered from its table; runs over
+    one space may share a SearchSpace (and so its caches)."""
     answers = answers or Answers(exp, load_for(exp))
-    engine = Engine(exp)
+    engine = Engine(exp, space)
     limit = exp.budget.max_duration_s
     trials: list[Trial] = []
     rows: list[int] = []
@@ -135,12 +136,13 @@ def run_manifest(exp: Experiment, out: Path) -> int:
     started = datetime.now(UTC)
     run = simulate(exp, answers)
     outcome = run.outcome or Outcome("Failed", "Stopped", "the simulation ended early")
-    status = report.status(exp, run.trials, outcome, started=started, finished=datetime.now(UTC))
+    status = results.status(exp, run.trials, outcome, started=started,
+                            finished=datetime.now(UTC))
     status["simulatedSeconds"] = run.elapsed_s
     if run.best is not None:
         status["reported"] = answers.reported(run.rows[run.best.index])
-    store.save(out, exp, run.trials)
-    (out / "result.json").write_text(json.dumps(status, indent=2) + "\n")
+    history.save(out, exp, run.trials)
+    results.write_json(out / "result.json", status)
     print(f"kubenas: {exp.name}: {outcome.reason} after {len(run.trials)} trials and "
           f"{run.elapsed_s:.0f} simulated s; best reports {status.get('reported', {})}; "
           f"results in {out / 'result.json'}")
