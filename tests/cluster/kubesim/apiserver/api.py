@@ -77,8 +77,12 @@ class ObjectApi:
         root = {k: v for k, v in rt.schema.items() if k != "properties"}
         root["properties"] = {k: v for k, v in (rt.schema.get("properties") or {}).items()
                               if k != "metadata"}
+        causes += schema.name_causes(meta)
         schema.validate(body, root, "", causes)
-        if not causes:
+        if any(c["reason"] in schema.BLOCKING for c in causes):
+            if schema.has_rules(rt.schema):
+                causes.append(schema.CEL_SKIPPED)
+        else:
             self_obj = {**body, "metadata": {k: meta.get(k) for k in ("name", "generateName")
                                              if meta.get(k)}}
             old_obj = None if old is None else {k: v for k, v in old.items() if k != "metadata"}

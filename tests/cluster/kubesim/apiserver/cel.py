@@ -1,12 +1,17 @@
 """`x-kubernetes-validations`: CEL rules evaluated with cel-python.
 
 Values are typed by the schema (a `number` field holding 1 is the double 1.0, as in the real
-server). Transition rules, those that mention `oldSelf`, run only on update and only where
-the old object has a value at the same place (properties, map keys, and `map` list items).
+server). A value the schema leaves untyped (`x-kubernetes-preserve-unknown-fields` without a
+type) is opaque, as in k8s.io/apiserver/pkg/cel/common/values.go (`unknownPreserved`): it
+supports only equality, which compares the decoded JSON values deeply (Go's DeepEqual:
+int64 1 and float64 1.5 are simply unequal). Kubernetes' list library adds `isSorted()`.
+Transition rules, those that mention `oldSelf`, run only on update and only where the old
+object has a value at the same place (properties, map keys, and `map` list items).
 """
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from typing import Any
 
@@ -16,14 +21,72 @@ from celpy import celtypes
 from .schema import Cause, Schema, child_path, show
 
 
+class Opaque:
+    """An untyped value: equality only."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Opaque({self.raw!r})"
+
+
+def _raw(value: Any) -> Any:
+    if isinstance(value, Opaque):
+        return value.raw
+    if isinstance(value, celtypes.BoolType):
+        return bool(value)
+    if isinstance(value, celtypes.IntType):
+        return int(value)
+    if isinstance(value, celtypes.DoubleType):
+        return float(value)
+    if isinstance(value, celtypes.StringType):
+        return str(value)
+    if isinstance(value, celtypes.ListType):
+        return [_raw(v) for v in value]
+    if isinstance(value, celtypes.MapType):
+        return {str(k): _raw(v) for k, v in value.items()}
+    return value
+
+
+def _deep_equal(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _eq(a: Any, b: Any) -> Any:
+    if isinstance(a, Opaque) or isinstance(b, Opaque):
+        return celtypes.BoolType(_deep_equal(_raw(a), _raw(b)))
+    return celtypes.BoolType(a == b)
+
+
+def _ne(a: Any, b: Any) -> Any:
+    return celtypes.BoolType(not _eq(a, b))
+
+
+def _is_sorted(values: Any) -> Any:
+    return celtypes.BoolType(all(x <= y for x, y in itertools.pairwise(values)))
+
+
+FUNCTIONS = {"_==_": _eq, "_!=_": _ne, "isSorted": _is_sorted}
+
+
 @lru_cache(maxsize=1024)
 def _program(rule: str) -> celpy.Runner:
     env = celpy.Environment()
-    return env.program(env.compile(rule))
+    return env.program(env.compile(rule), functions=FUNCTIONS)
 
 
 def to_cel(value: Any, schema: Schema | None) -> Any:
     schema = schema or {}
+    if not schema.get("type") and not schema.get("x-kubernetes-int-or-string") and \
+            schema.get("x-kubernetes-preserve-unknown-fields"):
+        return Opaque(value)
     if isinstance(value, dict):
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")

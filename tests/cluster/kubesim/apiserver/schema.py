@@ -98,6 +98,43 @@ def apply_defaults(value: Any, schema: Schema) -> Any:
 
 
 # ---- validation ----------------------------------------------------------------------------
+# Errors after which the server does not evaluate CEL rules (hasBlockingErr in
+# apiextensions-apiserver's customresource strategy), and what it says instead.
+BLOCKING = frozenset({"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
+                      "FieldValueTooMany", "FieldValueTypeInvalid"})
+CEL_SKIPPED = {"reason": "FieldValueInvalid", "field": "<nil>",
+               "message": "Invalid value: \"null\": some validation rules were not checked "
+                          "because the object was invalid; correct the existing errors to "
+                          "complete validation"}
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def has_rules(schema: Schema) -> bool:
+    """Whether any node carries CEL rules (the server builds a CEL validator only then)."""
+    if schema.get("x-kubernetes-validations"):
+        return True
+    children = list((schema.get("properties") or {}).values())
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            children.append(schema[key])
+    return any(has_rules(c) for c in children)
+
+
+def name_causes(meta: dict[str, Any]) -> list[Cause]:
+    """ObjectMeta validation of a custom resource's name: a DNS-1123 subdomain."""
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        return []  # create without a name is refused earlier, with generateName handled there
+    problems = []
+    if len(name) > 253:
+        problems.append("must be no more than 253 characters")
+    if not _SUBDOMAIN.match(name):
+        problems.append("a lowercase RFC 1123 subdomain must consist of lower case "
+                        "alphanumeric characters, '-' or '.', and must start and end with an "
+                        "alphanumeric character (e.g. 'example.com', regex used for validation "
+                        "is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    return [_cause("metadata.name", f"Invalid value: {json.dumps(name)}: {p}")
+            for p in problems]
 def _cause(path: str, message: str, reason: str = "FieldValueInvalid") -> Cause:
     return {"reason": reason, "message": message, "field": path}
 
@@ -191,10 +228,27 @@ def _arrays(value: list[Any], schema: Schema, path: str, errors: list[Cause]) ->
                 errors.append(_cause(f"{path}[{i}]", f"Duplicate value: {show(item)}",
                                      "FieldValueDuplicate"))
             seen.append(item)
+    if schema.get("x-kubernetes-list-type") == "map":
+        _map_keys(value, schema.get("x-kubernetes-list-map-keys") or [], path, errors)
     items = schema.get("items")
     if isinstance(items, dict):
         for i, item in enumerate(value):
             validate(item, items, f"{path}[{i}]", errors)
+
+
+def _map_keys(value: list[Any], keys: list[str], path: str, errors: list[Cause]) -> None:
+    """`x-kubernetes-list-type: map` items must differ in their keys (the server prints the
+    key as Go's %#v of a map)."""
+    seen: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            continue
+        key = {k: item[k] for k in keys if k in item}
+        if key in seen:
+            shown = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in key.items())
+            errors.append(_cause(f"{path}[{i}]", "Duplicate value: map[string]interface "
+                                                 f"{{}}{{{shown}}}", "FieldValueDuplicate"))
+        seen.append(key)
 
 
 def _objects(value: dict[str, Any], schema: Schema, path: str, errors: list[Cause]) -> None:
