@@ -74,12 +74,21 @@ def documents(text: str) -> tuple[list[Any], list[LoadError]]:
             return [], errors
         docs = [_json(loader.construct_document(n), "") for n in nodes]
     except yaml.YAMLError as exc:
-        return [], [LoadError("", f"not valid YAML: {exc}")]
+        return [], [LoadError("", _yaml_error(exc))]
     except _NotJSON as exc:
         return [], [LoadError(exc.path, exc.message)]
     finally:
         loader.dispose()
     return [d for d in docs if d is not None], []
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """One line: where, and what the parser found."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"not valid YAML{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def _walk(node: yaml.Node, path: str, budget: list[int]) -> list[LoadError]:

@@ -283,7 +283,7 @@ class _Validator:
             return
         activation = {"self": to_cel(value, schema)}
         for spec in rules:
-            where = path + spec["fieldPath"] if spec.get("fieldPath") else path
+            where = (path + spec["fieldPath"]).lstrip(".") if spec.get("fieldPath") else path
             try:
                 ok = _cel_program(spec["rule"]).evaluate(activation)
             except CELEvalError as exc:
