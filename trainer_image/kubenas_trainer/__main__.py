@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from . import checkpoint
+from .catalog import EPOCH_METRICS
 from .contract import Contract, load_contract
 from .data import Dataset, describe, load_dataset
 from .export import export_model
@@ -143,10 +144,11 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
     metrics.report(final)
     if contract.export_dir:
         export_model(model, data, contract.architecture, contract.export_dir)
-    result = build_result(
-        final, contract.budget, trainer.epoch, trainer.step, resumed_from,
-        contract.checkpoint_dir, [epoch[contract.objective] for epoch in history],
-    )
+    # A final-only objective (params, flops, latency_ms) has no per-epoch curve.
+    curve = [epoch[contract.objective] for epoch in history] \
+        if contract.objective in EPOCH_METRICS else []
+    result = build_result(final, contract.budget, trainer.epoch, trainer.step, resumed_from,
+                          contract.checkpoint_dir, curve)
     emit(result, trial.termination_log)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import socket
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from kubenas_trainer.__main__ import main
-from kubenas_trainer.contract import ContractError, load_contract
+from kubenas_trainer.catalog import FINAL_METRICS, METRICS, PATH_DATASETS, SETTINGS, TRAINING
+from kubenas_trainer.contract import ContractError, TrainingConfig, field_name, load_contract
 
 from .conftest import SMALL_CNN, run_trainer, trainer_env
 
@@ -92,3 +94,83 @@ def test_cli_exits_2_on_bad_input(tmp_path: Path) -> None:
         "kubenas-trainer: error: KUBENAS_BUDGET must be a number > 0, got 'lots'")
     assert "KUBENAS_RESULT" not in done.stdout
     assert not (tmp_path / "termination-log").exists()
+
+
+def test_training_config_is_the_catalog() -> None:
+    """One field per catalog setting, with the catalog's default (no second copy)."""
+    fields = {f.name: f.default for f in dataclasses.fields(TrainingConfig)}
+    assert fields == {field_name(s.name): s.default for s in TRAINING}
+    assert field_name("batchSize") == "batch_size" and field_name("imageSize") == "image_size"
+
+
+def _valid_value(name: str) -> object:
+    setting = SETTINGS[name]
+    if setting.enum:
+        return setting.enum[-1]
+    return {"string": "/data/x.npz", "boolean": True,
+            "integer": int(setting.maximum or 7), "number": setting.maximum or 0.5}[setting.kind]
+
+
+def _bad_values(name: str) -> list[object]:
+    setting = SETTINGS[name]
+    bad: list[object] = [None, [1]]
+    if setting.enum:
+        bad.append("no-such-" + name)
+    if setting.kind == "boolean":
+        bad += ["true", 1]
+    if setting.kind == "string":
+        bad += ["", 3]
+    if setting.kind in ("integer", "number"):
+        bad += [True, "3"]
+        if setting.maximum is not None:
+            over = setting.maximum * 2 if setting.kind == "number" else int(setting.maximum) + 1
+            bad.append(over)
+        if setting.minimum is not None:
+            bad.append(setting.minimum if setting.exclusive_minimum else setting.minimum - 1)
+    if setting.kind == "integer":
+        bad.append(2.5)
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_training_key_is_checked_by_the_catalog(name: str) -> None:
+    setting = SETTINGS[name]
+    extra = {"path": "/data/x.npz"} if name == "dataset" else {}
+    value = _valid_value(name)
+    contract, warnings = load_contract([], {**BASE, "KUBENAS_TRAINING": json.dumps(
+        {name: value, **extra})})
+    assert warnings == []
+    assert getattr(contract.training, field_name(name)) == value
+    if setting.kind == "number":
+        assert isinstance(getattr(contract.training, field_name(name)), float)
+    for bad in _bad_values(name):
+        with pytest.raises(ContractError) as info:
+            load_contract([], {**BASE, "KUBENAS_TRAINING": json.dumps({name: bad})})
+        assert str(info.value) == f"KUBENAS_TRAINING.{name} must be {setting.valid}, got {bad!r}"
+
+
+@pytest.mark.parametrize("dataset", PATH_DATASETS)
+def test_path_datasets_need_a_path(dataset: str) -> None:
+    with pytest.raises(ContractError, match=f"KUBENAS_TRAINING.path is required for dataset "
+                                            f"'{dataset}'"):
+        load_contract([], {**BASE, "KUBENAS_TRAINING": json.dumps({"dataset": dataset})})
+    contract, _ = load_contract([], {**BASE, "KUBENAS_TRAINING": json.dumps(
+        {"dataset": dataset, "path": "d"})})
+    assert contract.training.path == "d"
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_every_catalog_metric_is_an_objective(metric: str) -> None:
+    contract, _ = load_contract(["--objective", metric], BASE)
+    assert contract.objective == metric
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_final_only_objective_has_an_empty_curve(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    env = {**BASE, "KUBENAS_BUDGET": "1", "KUBENAS_OBJECTIVE": FINAL_METRICS[0],
+           "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    assert main([], env) == 0
+    result = json.loads((tmp_path / "log").read_text())
+    assert result["curve"] == []
+    assert set(result["metrics"]) == set(METRICS)
