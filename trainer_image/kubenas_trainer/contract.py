@@ -28,7 +28,9 @@ _VARIABLES = (
     ("KUBENAS_BUDGET", "--budget", "how much to train, in units of the resource"),
     ("KUBENAS_RESOURCE", "--resource", "unit of the budget: epochs (default) or steps"),
     ("KUBENAS_OBJECTIVE", "--objective", "metric the result's curve follows"),
-    ("KUBENAS_SEED", "--seed", "seed for weights, data order and splits"),
+    ("KUBENAS_SEED", "--seed", "seed for weights and data order"),
+    ("KUBENAS_SPLIT_SEED", "--split-seed",
+     "seed of the train/validation split (default 0; one per experiment)"),
     ("KUBENAS_TRAINING", "--training", "training settings as JSON"),
     ("KUBENAS_CHECKPOINT_DIR", "--checkpoint-dir", "where to write this trial's checkpoint"),
     ("KUBENAS_RESUME_FROM", "--resume-from", "checkpoint directory to resume from"),
@@ -86,6 +88,7 @@ class Contract:
     resource: str
     objective: str
     seed: int
+    split_seed: int
     training: TrainingConfig
     checkpoint_dir: str | None
     resume_from: str | None
@@ -212,6 +215,8 @@ def load_contract(
                           METRICS),
         seed=_integer(values["KUBENAS_SEED"], "KUBENAS_SEED", 0, "an integer from 0 to 2**32-1",
                       lambda v: 0 <= v < 2**32),
+        split_seed=_integer(values["KUBENAS_SPLIT_SEED"], "KUBENAS_SPLIT_SEED", 0,
+                            "an integer >= 0", lambda v: v >= 0),
         training=training,
         checkpoint_dir=values["KUBENAS_CHECKPOINT_DIR"] or None,
         resume_from=values["KUBENAS_RESUME_FROM"] or None,

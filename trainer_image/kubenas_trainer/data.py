@@ -15,7 +15,7 @@ import torch
 from .contract import TrainingConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-# The synthetic task is fixed (like a real dataset); KUBENAS_SEED only drives the split.
+# The synthetic task is fixed (like a real dataset); no trial seed changes its images.
 SYNTHETIC_TASK_SEED = 0
 
 
@@ -50,10 +50,14 @@ class Dataset:
         )
 
 
-def load_dataset(config: TrainingConfig, seed: int) -> Dataset:
-    """Load the configured dataset and split it; raise ValueError on unusable input."""
+def load_dataset(config: TrainingConfig, split_seed: int) -> Dataset:
+    """Load the configured dataset and split it; raise ValueError on unusable input.
+
+    `split_seed` (KUBENAS_SPLIT_SEED) alone decides which samples are held out, so every
+    trial of an experiment validates on the same samples whatever its KUBENAS_SEED.
+    """
     if config.dataset == "npz":
-        return _from_npz(Path(config.path or ""), config.validation_fraction, seed)
+        return _from_npz(Path(config.path or ""), config.validation_fraction, split_seed)
     loaders = {
         "digits": _digits,
         "mnist": _mnist,
@@ -63,7 +67,7 @@ def load_dataset(config: TrainingConfig, seed: int) -> Dataset:
         ),
     }
     x, y = loaders[config.dataset]()
-    return _build(x, y, None, config.validation_fraction, seed)
+    return _build(x, y, None, config.validation_fraction, split_seed)
 
 
 def make_synthetic(samples: int, image_size: int, channels: int = 1, classes: int = 10,
@@ -106,7 +110,7 @@ def _mnist() -> tuple[np.ndarray, np.ndarray]:
     return x.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0, y
 
 
-def _from_npz(path: Path, fraction: float, seed: int) -> Dataset:
+def _from_npz(path: Path, fraction: float, split_seed: int) -> Dataset:
     if not path.is_file():
         raise ValueError(f"KUBENAS_TRAINING.path: no .npz file at {str(path)!r}")
     with np.load(path, allow_pickle=False) as arrays:
@@ -121,7 +125,7 @@ def _from_npz(path: Path, fraction: float, seed: int) -> Dataset:
         else:
             raise ValueError(f"{str(path)!r} must hold arrays x and y, or x_train and y_train "
                              f"(optionally x_val and y_val); found {sorted(keys)}")
-    return _build(x, y, val, fraction, seed)
+    return _build(x, y, val, fraction, split_seed)
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:
@@ -173,9 +177,9 @@ def _read_image(path: Path, size: tuple[int, int] | None) -> np.ndarray:
         return np.asarray(rgb, dtype=np.float32) / 255.0
 
 
-def _split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(y: np.ndarray, fraction: float, split_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split: each class gives `fraction` of its samples (at least one) to val."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(split_seed)
     train, val = [], []
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
@@ -186,7 +190,7 @@ def _split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def _build(x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None,
-           fraction: float, seed: int) -> Dataset:
+           fraction: float, split_seed: int) -> Dataset:
     """Encode labels, split (unless val is given) and normalise per channel."""
     labels = np.concatenate([y, val[1]]) if val is not None else y
     if len(x) != len(y) or (val is not None and len(val[0]) != len(val[1])):
@@ -200,7 +204,7 @@ def _build(x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | No
         x_train, y_train = x, encoded[: len(y)]
         x_val, y_val = val[0], encoded[len(y):]
     else:
-        train_idx, val_idx = _split(encoded, fraction, seed)
+        train_idx, val_idx = _split(encoded, fraction, split_seed)
         x_train, y_train = x[train_idx], encoded[train_idx]
         x_val, y_val = x[val_idx], encoded[val_idx]
     mean = x_train.mean(axis=(0, 2, 3))

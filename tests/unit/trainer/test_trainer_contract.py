@@ -22,6 +22,7 @@ def test_defaults() -> None:
     contract, warnings = load_contract([], BASE)
     assert warnings == []
     assert (contract.resource, contract.objective, contract.seed) == ("epochs", "val_accuracy", 0)
+    assert contract.split_seed == 0
     assert contract.training.dataset == "digits" and contract.training.optimizer == "sgd"
     assert contract.termination_log == "/dev/termination-log"
     assert not contract.termination_log_explicit
@@ -31,9 +32,11 @@ def test_defaults() -> None:
 
 def test_cli_flags_override_env_and_pod_ip_is_the_default_host() -> None:
     env = {**BASE, "POD_IP": "10.0.0.7", "KUBENAS_SEED": "1"}
-    contract, _ = load_contract(["--budget", "1.2", "--seed", "9", "--training",
-                                 '{"dataset": "mnist", "compile": true, "x": 1}'], env)
+    contract, _ = load_contract(["--budget", "1.2", "--seed", "9", "--split-seed", "4",
+                                 "--training", '{"dataset": "mnist", "compile": true, "x": 1}'],
+                                {**env, "KUBENAS_SPLIT_SEED": "3"})
     assert (contract.budget, contract.target, contract.seed) == (1.2, 2, 9)
+    assert contract.split_seed == 4
     assert contract.training.dataset == "mnist" and contract.training.compile
     assert contract.metrics_host == "10.0.0.7"
     contract, warnings = load_contract(["--training", '{"x": 1}'], env)
@@ -48,6 +51,8 @@ def test_cli_flags_override_env_and_pod_ip_is_the_default_host() -> None:
     ({"KUBENAS_RESOURCE": "hours"}, "KUBENAS_RESOURCE must be one of epochs, steps"),
     ({"KUBENAS_OBJECTIVE": "f1"}, "KUBENAS_OBJECTIVE must be one of"),
     ({"KUBENAS_SEED": "x"}, "KUBENAS_SEED must be an integer"),
+    ({"KUBENAS_SPLIT_SEED": "-1"}, "KUBENAS_SPLIT_SEED must be an integer >= 0, got '-1'"),
+    ({"KUBENAS_SPLIT_SEED": "0.5"}, "KUBENAS_SPLIT_SEED must be an integer >= 0"),
     ({"KUBENAS_METRICS_PORT": "70000"}, "KUBENAS_METRICS_PORT must be a port"),
     ({"KUBENAS_THREADS": "0"}, "KUBENAS_THREADS must be an integer >= 1"),
     ({"KUBENAS_TRAINING": '{"dataset": "imagenet"}'}, "KUBENAS_TRAINING.dataset must be one of"),
