@@ -97,7 +97,7 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     if contract.threads:
         torch.set_num_threads(contract.threads)
     _seed_everything(contract.seed)
-    data = load_dataset(contract.training, contract.split_seed)
+    data = load_dataset(contract.training, contract.split_seed, contract.data_cache)
     _log(describe(data))
     model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes)
     return Trial(contract, data, model, device, termination_log)

@@ -39,6 +39,8 @@ _VARIABLES = (
     ("KUBENAS_TERMINATION_LOG", "--termination-log", "where to write the final result"),
     ("KUBENAS_EXPORT_DIR", "--export-dir", "export TorchScript model.pt + architecture.json"),
     ("KUBENAS_THREADS", "--threads", "CPU threads for torch (default: torch's choice)"),
+    ("KUBENAS_DATA_CACHE", "--data-cache",
+     "directory the run's trials share to cache the loaded dataset (optional)"),
 )
 
 
@@ -98,6 +100,7 @@ class Contract:
     termination_log_explicit: bool
     export_dir: str | None
     threads: int | None
+    data_cache: str | None
 
     @property
     def target(self) -> int:
@@ -228,5 +231,6 @@ def load_contract(
         export_dir=values["KUBENAS_EXPORT_DIR"] or None,
         threads=_integer(values["KUBENAS_THREADS"], "KUBENAS_THREADS", 0,
                          "an integer >= 1", lambda v: v >= 1) or None,
+        data_cache=values["KUBENAS_DATA_CACHE"] or None,
     )
     return contract, warnings
