@@ -1,4 +1,4 @@
-"""Training in-process: accuracy, LR schedule, checkpoint resume, export and the result."""
+"""Training in-process: accuracy, LR schedule, checkpoint resume and the result."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 from kubenas_trainer.__main__ import main
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import load_dataset
-from kubenas_trainer.export import export_model
 from kubenas_trainer.models import build_model
 from kubenas_trainer.report import MAX_BYTES, PREFIX, build_result, encode
 from kubenas_trainer.train import Trainer, cosine_lr
@@ -47,22 +46,6 @@ def test_cosine_lr_decays_over_the_whole_budget() -> None:
     assert cosine_lr(0.1, 50, 100) == pytest.approx(0.05)
     assert cosine_lr(0.1, 100, 100) == pytest.approx(0.0)
     assert cosine_lr(0.1, 150, 100) == pytest.approx(0.0)
-
-
-@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-def test_export_is_loadable_torchscript_matching_eager(tmp_path: Path) -> None:
-    trainer = _trainer()
-    trainer.run_epoch(trainer.steps_per_epoch)
-    path = export_model(trainer.model, trainer.data, SMALL_CNN, str(tmp_path))
-    loaded = torch.jit.load(str(path))
-    x = trainer.data.x_val[:16]
-    trainer.model.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(x), trainer.model(x))
-    meta = json.loads((tmp_path / "architecture.json").read_text())
-    assert meta["architecture"] == SMALL_CNN
-    assert meta["input_shape"] == [1, 8, 8] and meta["num_classes"] == 10
-    assert len(meta["normalization"]["mean"]) == 1
 
 
 def test_result_always_fits_a_termination_message() -> None:
