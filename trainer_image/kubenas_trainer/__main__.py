@@ -2,7 +2,9 @@
 
 0: the trial finished and its result was written. 2: bad input (contract, architecture,
 dataset), reported as one `kubenas-trainer: error: ...` line before any training.
-143: stopped by SIGTERM, no result written. 1: a training failure, with its traceback.
+143: stopped by SIGTERM, no result written. 1: a training failure, no result written:
+a diverged training loss as one `kubenas-trainer: error: ...` line, anything else with
+its traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .metrics_server import TrialMetrics
 from .models import build_model, check_architecture
 from .profile import count_flops, count_params, measure_latency_ms
 from .report import build_result, emit, prepare_termination_log
-from .train import Trainer, select_device
+from .train import Diverged, Trainer, select_device
 
 
 class Terminated(BaseException):
@@ -164,6 +166,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return 2
         _train(trial, metrics)
         return 0
+    except Diverged as exc:
+        print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
+        return 1
     except Terminated:
         print("kubenas-trainer: stopped by SIGTERM; no result written", file=sys.stderr)
         return 143
