@@ -42,6 +42,22 @@ class RawInputModel(nn.Module):
         return self.model((x * self.scale - self.mean) / self.std)
 
 
+def _trace(module: nn.Module, in_shape: tuple[int, int, int]) -> torch.jit.ScriptModule:
+    """Trace with batch 1, then check the trace on another batch size.
+
+    torch.jit.trace's own check_trace compares with torch.testing.assert_close, which
+    imports torch.distributed and sympy (about 1 s per trial); this check costs two
+    forward passes and also catches a trace that baked in its batch size.
+    """
+    traced = torch.jit.trace(module, torch.zeros(1, *in_shape), check_trace=False)
+    probe = torch.randn(2, *in_shape, generator=torch.Generator().manual_seed(0))
+    expected, actual = module(probe), traced(probe)
+    if actual.shape != expected.shape or not torch.allclose(actual, expected, rtol=1e-4,
+                                                            atol=1e-5):
+        raise RuntimeError("the traced model disagrees with the trained one")
+    return traced
+
+
 def input_contract(data: Dataset) -> dict[str, Any]:
     """What the exported model takes: raw images of this dtype, shape and value range."""
     c, h, w = data.in_shape
@@ -65,9 +81,8 @@ def export_model(model: nn.Module, data: Dataset, architecture: dict[str, Any],
     out.mkdir(parents=True, exist_ok=True)
     trained = copy.deepcopy(model).cpu().float().eval()
     wrapped = RawInputModel(trained, data.scale.factor, data.mean, data.std).eval()
-    example = torch.zeros(1, *data.in_shape)
     with torch.no_grad():
-        traced = torch.jit.trace(wrapped, example)
+        traced = _trace(wrapped, data.in_shape)
     model_path = out / "model.pt"
     traced.save(str(model_path))
     meta = {
