@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from kubenas_trainer.__main__ import main
 from kubenas_trainer.catalog import FINAL_METRICS, METRICS, PATH_DATASETS, SETTINGS, TRAINING
-from kubenas_trainer.contract import ContractError, TrainingConfig, field_name, load_contract
+from kubenas_trainer.contract import (
+    _VARIABLES,
+    ContractError,
+    TrainingConfig,
+    field_name,
+    load_contract,
+)
 
 from .conftest import SMALL_CNN, run_trainer, trainer_env
 
@@ -179,3 +185,15 @@ def test_final_only_objective_has_an_empty_curve(tmp_path: Path,
     result = json.loads((tmp_path / "log").read_text())
     assert result["curve"] == []
     assert set(result["metrics"]) == set(METRICS)
+
+
+def test_the_contract_doc_lists_every_variable_and_training_key() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "trial-contract.md").read_text()
+    for env, flag, _ in _VARIABLES:
+        assert f"| `{env}` |" in doc and f"`{flag}`" in doc, env
+    rows = {line.split("|")[1].strip(): line.split("|")[3].strip()
+            for line in doc.splitlines() if line.startswith("| `") and line.count("|") == 6}
+    for setting in TRAINING:  # key | type | default | ...: the default as JSON, strings bare
+        value = setting.default
+        text = value if isinstance(value, str) else json.dumps(value)
+        assert rows.get(f"`{setting.name}`") == ("" if value is None else f"`{text}`"), setting.name

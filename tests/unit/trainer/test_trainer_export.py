@@ -41,7 +41,7 @@ print(np.mean([label == str(t) for label, t in zip(labels, digits.target[indices
 def test_exported_model_classifies_raw_digits_at_the_trials_accuracy(tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 
-    export, split_seed, fraction = tmp_path / "model", 5, 0.25
+    export, split_seed, fraction = tmp_path / "best-model", 5, 0.25
     training = {"dataset": "digits", "batchSize": 32, "validationFraction": fraction}
     done = run_trainer(trainer_env(tmp_path, KUBENAS_BUDGET="3", KUBENAS_EXPORT_DIR=str(export),
                                    KUBENAS_SPLIT_SEED=str(split_seed),
@@ -69,6 +69,15 @@ def test_exported_model_classifies_raw_digits_at_the_trials_accuracy(tmp_path: P
     assert len(meta["input"]["mean"]) == len(meta["input"]["std"]) == 1
     assert meta["classes"] == [str(i) for i in range(10)]
     assert meta["output"] == {"kind": "logits", "shape": ["N", 10]}
+
+    # The example in docs/trial-contract.md runs as written and reads the first digit (a 0).
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "trial-contract.md").read_text()
+    example = doc.split("Classifying one raw digits image:\n\n```python\n")[1].split("```")[0]
+    assert len(example.strip().splitlines()) == 3
+    shown = subprocess.run([sys.executable, "-c", example], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "tensor([0])"
 
 
 def _npz(path: Path, dtype: type) -> tuple[np.ndarray, TrainingConfig]:
