@@ -2,7 +2,9 @@
 
 0: the trial finished and its result was written. 2: bad input (contract, architecture,
 dataset), reported as one `kubenas-trainer: error: ...` line before any training.
-143: stopped by SIGTERM, no result written. 1: a training failure, with its traceback.
+143: stopped by SIGTERM, no result written. 1: a training failure, no result written:
+a diverged training loss as one `kubenas-trainer: error: ...` line, anything else with
+its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from . import checkpoint
+from .catalog import EPOCH_METRICS
 from .contract import Contract, load_contract
 from .data import Dataset, describe, load_dataset
 from .export import export_model
@@ -28,7 +31,7 @@ from .metrics_server import TrialMetrics
 from .models import build_model, check_architecture
 from .profile import count_flops, count_params, measure_latency_ms
 from .report import build_result, emit, prepare_termination_log
-from .train import Trainer, select_device
+from .train import Diverged, Trainer, select_device
 
 
 class Terminated(BaseException):
@@ -96,7 +99,7 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     if contract.threads:
         torch.set_num_threads(contract.threads)
     _seed_everything(contract.seed)
-    data = load_dataset(contract.training, contract.seed)
+    data = load_dataset(contract.training, contract.split_seed, contract.data_cache)
     _log(describe(data))
     model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes)
     return Trial(contract, data, model, device, termination_log)
@@ -143,10 +146,11 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
     metrics.report(final)
     if contract.export_dir:
         export_model(model, data, contract.architecture, contract.export_dir)
-    result = build_result(
-        final, contract.budget, trainer.epoch, trainer.step, resumed_from,
-        contract.checkpoint_dir, [epoch[contract.objective] for epoch in history],
-    )
+    # A final-only objective (params, flops, latency_ms) has no per-epoch curve.
+    curve = [epoch[contract.objective] for epoch in history] \
+        if contract.objective in EPOCH_METRICS else []
+    result = build_result(final, contract.budget, trainer.epoch, trainer.step, resumed_from,
+                          contract.checkpoint_dir, curve)
     emit(result, trial.termination_log)
 
 
@@ -162,6 +166,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return 2
         _train(trial, metrics)
         return 0
+    except Diverged as exc:
+        print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
+        return 1
     except Terminated:
         print("kubenas-trainer: stopped by SIGTERM; no result written", file=sys.stderr)
         return 143

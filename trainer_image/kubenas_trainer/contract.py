@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DATASETS = ("digits", "mnist", "synthetic", "npz", "folder")
-DEVICES = ("auto", "cpu", "cuda")
-OPTIMIZERS = ("sgd", "adam")
+from .catalog import METRICS, PATH_DATASETS, SETTINGS
+
 RESOURCES = ("epochs", "steps")
-OBJECTIVES = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
+DEFAULT_OBJECTIVE = "val_accuracy"
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 
 # (environment variable, CLI flag, help) in contract order; the flag overrides the variable.
@@ -28,7 +28,9 @@ _VARIABLES = (
     ("KUBENAS_BUDGET", "--budget", "how much to train, in units of the resource"),
     ("KUBENAS_RESOURCE", "--resource", "unit of the budget: epochs (default) or steps"),
     ("KUBENAS_OBJECTIVE", "--objective", "metric the result's curve follows"),
-    ("KUBENAS_SEED", "--seed", "seed for weights, data order and splits"),
+    ("KUBENAS_SEED", "--seed", "seed for weights and data order"),
+    ("KUBENAS_SPLIT_SEED", "--split-seed",
+     "seed of the train/validation split (default 0; one per experiment)"),
     ("KUBENAS_TRAINING", "--training", "training settings as JSON"),
     ("KUBENAS_CHECKPOINT_DIR", "--checkpoint-dir", "where to write this trial's checkpoint"),
     ("KUBENAS_RESUME_FROM", "--resume-from", "checkpoint directory to resume from"),
@@ -37,6 +39,8 @@ _VARIABLES = (
     ("KUBENAS_TERMINATION_LOG", "--termination-log", "where to write the final result"),
     ("KUBENAS_EXPORT_DIR", "--export-dir", "export TorchScript model.pt + architecture.json"),
     ("KUBENAS_THREADS", "--threads", "CPU threads for torch (default: torch's choice)"),
+    ("KUBENAS_DATA_CACHE", "--data-cache",
+     "directory the run's trials share to cache the loaded dataset (optional)"),
 )
 
 
@@ -44,23 +48,36 @@ class ContractError(ValueError):
     """Bad trial input: the trainer exits with code 2 and this message."""
 
 
+def _default(key: str) -> Any:
+    return SETTINGS[key].default
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The `KUBENAS_TRAINING` settings, with defaults filled in."""
+    """The `KUBENAS_TRAINING` settings, with the catalog's defaults filled in.
 
-    dataset: str = "digits"
-    path: str | None = None
-    batch_size: int = 64
-    learning_rate: float = 0.05
-    validation_fraction: float = 0.2
-    device: str = "auto"
-    compile: bool = False
-    optimizer: str = "sgd"
-    weight_decay: float = 5e-4
+    One field per `catalog.TRAINING` setting, named in snake_case (`batchSize` is
+    `batch_size`); the defaults are the catalog's, never a copy of them.
+    """
+
+    dataset: str = _default("dataset")
+    path: str | None = _default("path")
+    batch_size: int = _default("batchSize")
+    learning_rate: float = _default("learningRate")
+    optimizer: str = _default("optimizer")
+    weight_decay: float = _default("weightDecay")
+    validation_fraction: float = _default("validationFraction")
+    device: str = _default("device")
+    compile: bool = _default("compile")
     # Only for the synthetic dataset: its image size, channels and sample count.
-    image_size: int = 16
-    channels: int = 1
-    samples: int = 2000
+    image_size: int = _default("imageSize")
+    channels: int = _default("channels")
+    samples: int = _default("samples")
+
+
+def field_name(key: str) -> str:
+    """The TrainingConfig field of a KUBENAS_TRAINING key: `batchSize` -> `batch_size`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class Contract:
     resource: str
     objective: str
     seed: int
+    split_seed: int
     training: TrainingConfig
     checkpoint_dir: str | None
     resume_from: str | None
@@ -82,6 +100,7 @@ class Contract:
     termination_log_explicit: bool
     export_dir: str | None
     threads: int | None
+    data_cache: str | None
 
     @property
     def target(self) -> int:
@@ -89,43 +108,8 @@ class Contract:
         return max(1, math.ceil(self.budget))
 
 
-# KUBENAS_TRAINING key -> (field, type, check, what is valid)
-_TRAINING_KEYS: dict[str, tuple[str, type, Any, str]] = {
-    "dataset": ("dataset", str, lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
-    "path": ("path", str, lambda v: bool(v), "a non-empty path"),
-    "batchSize": ("batch_size", int, lambda v: v >= 1, "an integer >= 1"),
-    "learningRate": ("learning_rate", float, lambda v: v > 0, "a number > 0"),
-    "validationFraction": (
-        "validation_fraction", float, lambda v: 0 < v < 1, "a number between 0 and 1",
-    ),
-    "device": ("device", str, lambda v: v in DEVICES, f"one of {', '.join(DEVICES)}"),
-    "compile": ("compile", bool, lambda v: True, "true or false"),
-    "optimizer": ("optimizer", str, lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
-    "weightDecay": ("weight_decay", float, lambda v: v >= 0, "a number >= 0"),
-    "imageSize": ("image_size", int, lambda v: 4 <= v <= 512, "an integer from 4 to 512"),
-    "channels": ("channels", int, lambda v: 1 <= v <= 4, "an integer from 1 to 4"),
-    "samples": ("samples", int, lambda v: v >= 20, "an integer >= 20"),
-}
-
-
-def _typed(value: Any, kind: type) -> Any:
-    """Return value as kind, or raise TypeError; bools are never numbers here."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    elif isinstance(value, kind):
-        return value
-    raise TypeError
-
-
 def _parse_training(text: str | None) -> tuple[TrainingConfig, list[str]]:
-    """Parse KUBENAS_TRAINING; unknown keys are returned as warnings, not errors."""
+    """Parse KUBENAS_TRAINING against catalog.SETTINGS; unknown keys are warnings."""
     if not text:
         return TrainingConfig(), []
     raw = _json(text, "KUBENAS_TRAINING", "a JSON object")
@@ -134,19 +118,16 @@ def _parse_training(text: str | None) -> tuple[TrainingConfig, list[str]]:
     values: dict[str, Any] = {}
     warnings = []
     for key, value in raw.items():
-        if key not in _TRAINING_KEYS:
+        setting = SETTINGS.get(key)
+        if setting is None:
             warnings.append(f"KUBENAS_TRAINING: ignoring unknown key {key!r}")
             continue
-        field, kind, check, valid = _TRAINING_KEYS[key]
-        try:
-            typed = _typed(value, kind)
-        except TypeError:
-            typed = None
-        if typed is None or not check(typed):
-            raise ContractError(f"KUBENAS_TRAINING.{key} must be {valid}, got {value!r}")
-        values[field] = typed
+        problem = setting.problem(value)
+        if problem is not None:
+            raise ContractError(f"KUBENAS_TRAINING.{key} {problem}")
+        values[field_name(key)] = float(value) if setting.kind == "number" else value
     config = TrainingConfig(**values)
-    if config.dataset in ("npz", "folder") and not config.path:
+    if config.dataset in PATH_DATASETS and not config.path:
         raise ContractError(f"KUBENAS_TRAINING.path is required for dataset {config.dataset!r}")
     return config, warnings
 
@@ -233,10 +214,12 @@ def load_contract(
         budget=_number(values["KUBENAS_BUDGET"], "KUBENAS_BUDGET", "a number > 0",
                        lambda v: v > 0),
         resource=_choice(values["KUBENAS_RESOURCE"], "KUBENAS_RESOURCE", "epochs", RESOURCES),
-        objective=_choice(values["KUBENAS_OBJECTIVE"], "KUBENAS_OBJECTIVE", "val_accuracy",
-                          OBJECTIVES),
+        objective=_choice(values["KUBENAS_OBJECTIVE"], "KUBENAS_OBJECTIVE", DEFAULT_OBJECTIVE,
+                          METRICS),
         seed=_integer(values["KUBENAS_SEED"], "KUBENAS_SEED", 0, "an integer from 0 to 2**32-1",
                       lambda v: 0 <= v < 2**32),
+        split_seed=_integer(values["KUBENAS_SPLIT_SEED"], "KUBENAS_SPLIT_SEED", 0,
+                            "an integer >= 0", lambda v: v >= 0),
         training=training,
         checkpoint_dir=values["KUBENAS_CHECKPOINT_DIR"] or None,
         resume_from=values["KUBENAS_RESUME_FROM"] or None,
@@ -248,5 +231,6 @@ def load_contract(
         export_dir=values["KUBENAS_EXPORT_DIR"] or None,
         threads=_integer(values["KUBENAS_THREADS"], "KUBENAS_THREADS", 0,
                          "an integer >= 1", lambda v: v >= 1) or None,
+        data_cache=values["KUBENAS_DATA_CACHE"] or None,
     )
     return contract, warnings

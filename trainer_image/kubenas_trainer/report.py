@@ -1,12 +1,15 @@
 """The final result: one JSON line in the termination log and on stdout.
 
 Kubernetes keeps at most 4 KiB of a termination message, so the result is built to fit:
-numbers are rounded and the curve is cut from the front until the line fits.
+numbers are rounded and the curve is cut from the front until the line fits. A metric
+that is not finite (a NaN validation loss, say) is written as null: JSON has no NaN, and
+the encoder refuses one rather than write the bare `NaN` that strict parsers reject.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -18,8 +21,11 @@ MAX_CURVE = 50
 PREFIX = "KUBENAS_RESULT "
 
 
-def _round(value: float) -> float:
-    return float(f"{value:.6g}")
+def _round(value: float) -> float | int | None:
+    """Six significant digits; ints stay exact; NaN and infinities become None (null)."""
+    if isinstance(value, int):
+        return value
+    return float(f"{value:.6g}") if math.isfinite(value) else None
 
 
 def build_result(metrics: dict[str, float | int], budget: float, epochs_trained: int,
@@ -27,7 +33,7 @@ def build_result(metrics: dict[str, float | int], budget: float, epochs_trained:
                  curve: list[float]) -> dict[str, Any]:
     """Assemble the contract's result object (numbers rounded, curve trimmed)."""
     return {
-        "metrics": {k: v if isinstance(v, int) else _round(v) for k, v in metrics.items()},
+        "metrics": {k: _round(v) for k, v in metrics.items()},
         "budget": int(budget) if float(budget).is_integer() else budget,
         "epochs_trained": epochs_trained,
         "steps_trained": steps_trained,
@@ -41,7 +47,7 @@ def encode(result: dict[str, Any]) -> str:
     """Compact JSON that fits the termination-message limit, dropping old curve points."""
     result = dict(result, curve=list(result["curve"]))
     while True:
-        text = json.dumps(result, separators=(",", ":"))
+        text = json.dumps(result, separators=(",", ":"), allow_nan=False)
         if len(text.encode()) < MAX_BYTES or not result["curve"]:
             return text
         result["curve"].pop(0)

@@ -19,8 +19,20 @@ from torch import nn
 
 from .contract import TrainingConfig
 from .data import Dataset
+from .optim import SGD, AdamW, Optimizer
 
 EVAL_BATCH = 1024
+# On CUDA the loss is checked for divergence every this many steps (each check syncs the
+# device); on CPU, where a check costs nothing, after every step.
+CUDA_DIVERGENCE_CHECK_STEPS = 16
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite: the trial stops with no result."""
+
+    def __init__(self, epoch: int, step: int, train_loss: float) -> None:
+        super().__init__(f"training diverged at epoch {epoch}, step {step} "
+                         f"(train_loss={train_loss:g}); lower learningRate")
 
 
 def select_device(name: str) -> torch.device:
@@ -81,7 +93,10 @@ class Trainer:
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else nullcontext()
 
     def run_epoch(self, total_steps: int, max_steps: int | None = None) -> EpochStats:
-        """Train one pass over the data (or `max_steps` steps), then evaluate."""
+        """Train one pass over the data (or `max_steps` steps), then evaluate.
+
+        Raise Diverged as soon as the training loss is seen to be non-finite.
+        """
         steps = self.steps_per_epoch if max_steps is None else min(max_steps,
                                                                    self.steps_per_epoch)
         order = torch.randperm(len(self.data.x_train), generator=self.generator).to(self.device)
@@ -102,11 +117,18 @@ class Trainer:
             self.optimizer.step()
             total_loss += loss.detach()
             self.step += 1
+            if not self.cuda or (i + 1) % CUDA_DIVERGENCE_CHECK_STEPS == 0:
+                self._check_finite(total_loss.item() / (i + 1))
         train_loss = total_loss.item() / max(steps, 1)  # .item() also syncs CUDA for timing
+        self._check_finite(train_loss)
         seconds = time.perf_counter() - start
         self.epoch += 1
         val_loss, val_accuracy = self.evaluate()
         return EpochStats(train_loss, val_loss, val_accuracy, steps * self.batch, seconds)
+
+    def _check_finite(self, train_loss: float) -> None:
+        if not math.isfinite(train_loss):
+            raise Diverged(self.epoch + 1, self.step, train_loss)
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
@@ -155,10 +177,12 @@ class Trainer:
         return warnings
 
 
-def _optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
-    """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`."""
-    if config.optimizer == "adam":
-        return torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                 weight_decay=config.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=0.9,
-                           nesterov=True, weight_decay=config.weight_decay)
+def _optimizer(model: nn.Module, config: TrainingConfig) -> Optimizer:
+    """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`.
+
+    kubenas_trainer.optim's, not torch.optim's, whose import of torch._dynamo costs more
+    than a short trial's training; the updates and state_dict layout are the same.
+    """
+    kind = AdamW if config.optimizer == "adam" else SGD
+    return kind(list(model.parameters()), lr=config.learning_rate,
+                weight_decay=config.weight_decay)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from kubenas_trainer.__main__ import _prepare
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import load_dataset, make_synthetic
+from kubenas_trainer.metrics_server import TrialMetrics
+
+from .conftest import SMALL_CNN
 
 
 def _load(seed: int = 0, **config: object):
@@ -42,7 +47,7 @@ def test_synthetic_is_deterministic() -> None:
     c = _load(1, dataset="synthetic", samples=200, image_size=12, channels=3)
     assert a.in_shape == (3, 12, 12) and a.num_classes == 10
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
-    assert not torch.equal(a.y_train, c.y_train)  # the seed drives the split
+    assert not torch.equal(a.y_train, c.y_train)  # the split seed drives the split
 
 
 def test_npz_with_x_y_channels_last_uint8(tmp_path: Path) -> None:
@@ -105,3 +110,24 @@ def test_folder_resizes_to_the_first_image(tmp_path: Path) -> None:
     plt.imsave(tmp_path / "circle" / "big.png", red)
     data = _load(dataset="folder", path=str(tmp_path))
     assert data.in_shape == (3, 9, 7)  # one colour image keeps all three channels
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_split_seed_alone_decides_the_validation_set(tmp_path: Path) -> None:
+    """Trials of one experiment differ in KUBENAS_SEED but must validate on the same samples."""
+    def prepare(seed: int, split_seed: int | None):
+        env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "1",
+               "KUBENAS_SEED": str(seed), "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+        if split_seed is not None:
+            env["KUBENAS_SPLIT_SEED"] = str(split_seed)
+        return _prepare([], env, TrialMetrics())
+
+    a, b = prepare(1, 7), prepare(2, 7)
+    assert torch.equal(a.data.x_val, b.data.x_val) and torch.equal(a.data.y_val, b.data.y_val)
+    assert torch.equal(a.data.x_train, b.data.x_train)
+    weights_a, weights_b = (next(t.model.parameters()) for t in (a, b))
+    assert not torch.equal(weights_a, weights_b)  # KUBENAS_SEED still drives the weights
+    other = prepare(1, 8)
+    assert not torch.equal(a.data.y_val, other.data.y_val)
+    # Without KUBENAS_SPLIT_SEED every trial uses split seed 0, whatever its KUBENAS_SEED.
+    assert torch.equal(prepare(3, None).data.x_val, prepare(4, 0).data.x_val)

@@ -7,7 +7,9 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from kubenas_trainer import catalog, models
 from kubenas_trainer.models import build_model, check_architecture, macro_cnn, nb201
+from kubenas_trainer.models._params import parse_params
 
 SHAPES = [(1, 8, 8), (1, 28, 28)]
 
@@ -79,3 +81,59 @@ def test_bad_architectures_raise_clear_errors(family: str, params: dict, message
         check_architecture(family, params)
     with pytest.raises(ValueError, match=re.escape(message)):
         build_model(family, params, (1, 8, 8), 10)
+
+
+def _param(family: str, name: str) -> catalog.Param:
+    param = catalog.FAMILIES[family].param(name)
+    assert param is not None
+    return param
+
+
+def test_families_and_ops_are_the_catalogs() -> None:
+    assert set(models.FAMILIES) == set(catalog.FAMILIES)
+    assert tuple(macro_cnn.OPS) == _param("macro_cnn", "op").ops
+    assert tuple(nb201.OPS) == _param("nb201", "edges").ops
+    assert _param("nb201", "edges").length == len(nb201.EDGES)
+
+
+def test_defaults_come_from_the_catalog() -> None:
+    spec = nb201.parse({"edges": ["skip_connect"] * 6})
+    assert spec.cells_per_stage == _param("nb201", "cells_per_stage").default
+    assert spec.channels == _param("nb201", "channels").default
+    spec_cnn = macro_cnn.parse({"depth": 1, "width": 2, "op": ["skip"]})
+    assert spec_cnn.dropout == _param("macro_cnn", "dropout").default
+
+
+def _minimal(family: str) -> dict:
+    return {"macro_cnn": {"depth": 2, "width": 4, "op": ["skip", "skip"]},
+            "nb201": {"edges": ["skip_connect"] * 6}}[family]
+
+
+@pytest.mark.parametrize("family,param", [
+    (f.name, p) for f in catalog.FAMILIES.values() for p in f.params if p.kind != "ops"
+], ids=lambda v: getattr(v, "name", v))
+def test_param_bounds_come_from_the_catalog(family: str, param: catalog.Param) -> None:
+    base = _minimal(family)
+    integer = param.kind == "int"
+    ok = [param.minimum]
+    if param.maximum is not None and not param.exclusive_maximum:
+        ok.append(param.maximum)
+    for value in ok:
+        params = {**base, param.name: int(value) if integer else value}
+        if param.name == "depth":
+            params["op"] = ["skip"] * int(value)
+        assert parse_params(family, params)[param.name] == value
+    bad = [param.minimum - (1 if integer else 1e-9)]
+    if param.maximum is not None:
+        bad.append(param.maximum if param.exclusive_maximum else param.maximum + 1)
+    if integer:
+        bad.append(param.minimum + 0.5)
+    for value in bad:
+        with pytest.raises(ValueError, match=f"{family}: param '{param.name}' must be"):
+            parse_params(family, {**base, param.name: value})
+
+
+def test_ops_lists_follow_the_catalog_length() -> None:
+    assert macro_cnn.parse({"depth": 2, "width": 4, "op": ["skip"] * 5}).ops == ["skip"] * 2
+    with pytest.raises(ValueError, match="exactly 6"):
+        nb201.parse({"edges": ["skip_connect"] * 7})

@@ -1,4 +1,4 @@
-"""Training in-process: accuracy, LR schedule, checkpoint resume, export and the result."""
+"""Training in-process: accuracy, LR schedule, checkpoint resume and the result."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import torch
 from kubenas_trainer.__main__ import main
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import load_dataset
-from kubenas_trainer.export import export_model
 from kubenas_trainer.models import build_model
 from kubenas_trainer.report import MAX_BYTES, PREFIX, build_result, encode
 from kubenas_trainer.train import Trainer, cosine_lr
 
-from .conftest import DIGITS, SMALL_CNN
+from .conftest import DIGITS, SMALL_CNN, run_trainer, trainer_env
 
 
 def _trainer(seed: int = 0) -> Trainer:
@@ -47,22 +46,6 @@ def test_cosine_lr_decays_over_the_whole_budget() -> None:
     assert cosine_lr(0.1, 50, 100) == pytest.approx(0.05)
     assert cosine_lr(0.1, 100, 100) == pytest.approx(0.0)
     assert cosine_lr(0.1, 150, 100) == pytest.approx(0.0)
-
-
-@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-def test_export_is_loadable_torchscript_matching_eager(tmp_path: Path) -> None:
-    trainer = _trainer()
-    trainer.run_epoch(trainer.steps_per_epoch)
-    path = export_model(trainer.model, trainer.data, SMALL_CNN, str(tmp_path))
-    loaded = torch.jit.load(str(path))
-    x = trainer.data.x_val[:16]
-    trainer.model.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(x), trainer.model(x))
-    meta = json.loads((tmp_path / "architecture.json").read_text())
-    assert meta["architecture"] == SMALL_CNN
-    assert meta["input_shape"] == [1, 8, 8] and meta["num_classes"] == 10
-    assert len(meta["normalization"]["mean"]) == 1
 
 
 def test_result_always_fits_a_termination_message() -> None:
@@ -120,3 +103,50 @@ def test_steps_budget_and_objective(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert result["steps_trained"] == 61 and result["epochs_trained"] == 2  # 44 + 17 steps
     assert result["budget"] == 60.5
     assert result["curve"][-1] == result["metrics"]["val_loss"]
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"bare {constant} in the result")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_divergence_stops_at_once_with_one_line_and_no_result(tmp_path: Path) -> None:
+    # SGD at lr 10 with weight decay 1 scales the weights by about -9 per step: they overflow.
+    training = {**DIGITS, "learningRate": 10, "weightDecay": 1}
+    done = run_trainer(trainer_env(tmp_path, KUBENAS_BUDGET="5", KUBENAS_TRAINING=training,
+                                   KUBENAS_CHECKPOINT_DIR=str(tmp_path / "ckpt")))
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()  # no traceback, no warnings
+    found = re.fullmatch(r"kubenas-trainer: error: training diverged at epoch 1, step (\d+) "
+                         r"\(train_loss=(nan|inf)\); lower learningRate", line)
+    assert found, line
+    assert int(found[1]) < 1438 // 32  # within the first epoch, not at its end
+    assert "epoch 1/5" not in done.stdout and PREFIX not in done.stdout
+    assert not (tmp_path / "termination-log").exists()
+    assert not (tmp_path / "ckpt").exists()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_non_finite_metrics_are_null(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(Trainer, "evaluate", lambda self: (float("nan"), 0.5))
+    env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "2",
+           "KUBENAS_OBJECTIVE": "val_loss", "KUBENAS_TRAINING": json.dumps(DIGITS),
+           "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    assert main([], env) == 0
+    result = _strict_json((tmp_path / "log").read_text())
+    assert _strict_json(capsys.readouterr().out.strip().splitlines()[-1][len(PREFIX):]) == result
+    assert result["metrics"]["val_loss"] is None and result["metrics"]["val_accuracy"] == 0.5
+    assert result["curve"] == [None, None]
+    assert result["metrics"]["train_loss"] > 0
+
+
+def test_the_encoder_never_writes_a_bare_nan() -> None:
+    result = build_result({"val_loss": float("inf"), "params": 3}, 1, 1, 1, None, None,
+                          [float("nan"), 0.5])
+    assert _strict_json(encode(result)) == {**result, "metrics": {"val_loss": None, "params": 3},
+                                            "curve": [None, 0.5]}
+    with pytest.raises(ValueError, match="JSON compliant"):
+        encode({**result, "metrics": {"val_loss": float("nan")}})

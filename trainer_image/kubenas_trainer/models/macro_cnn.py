@@ -14,11 +14,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._params import check_keys, int_param, ops_param
+from ..catalog import MACRO_CNN
+from ._params import parse_params
 from .ops import ConvBNReLU, SepConvBNReLU
 
-FAMILY = "macro_cnn"
+FAMILY = MACRO_CNN.name
 
+# Keyed by exactly the catalog's op names (tests check that they agree).
 OPS: dict[str, Callable[[int], nn.Module]] = {
     "conv3x3": lambda c: ConvBNReLU(c, c, 3),
     "conv5x5": lambda c: ConvBNReLU(c, c, 5),
@@ -63,15 +65,9 @@ class MacroCNNSpec:
 
 
 def parse(params: Mapping[str, Any]) -> MacroCNNSpec:
-    """Validate architecture params; raise ValueError naming the bad param."""
-    check_keys(FAMILY, params, ("depth", "width", "op", "dropout"))
-    depth = int_param(FAMILY, params, "depth", None, 1, 64)
-    width = int_param(FAMILY, params, "width", None, 1, 1024)
-    ops = ops_param(FAMILY, params, "op", OPS, depth)[:depth]
-    dropout = params.get("dropout", 0.0)
-    if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
-        raise ValueError(f"{FAMILY}: param 'dropout' must be a number in [0, 1), got {dropout!r}")
-    return MacroCNNSpec(depth, width, ops, float(dropout))
+    """Validate architecture params (catalog.MACRO_CNN); raise ValueError naming the bad one."""
+    values = parse_params(FAMILY, params)
+    return MacroCNNSpec(values["depth"], values["width"], values["op"], values["dropout"])
 
 
 def build(params: Mapping[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> MacroCNN:

