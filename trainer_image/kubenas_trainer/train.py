@@ -19,7 +19,6 @@ from torch import nn
 
 from .contract import TrainingConfig
 from .data import Dataset
-from .optim import SGD, AdamW, Optimizer
 
 EVAL_BATCH = 1024
 # On CUDA the loss is checked for divergence every this many steps (each check syncs the
@@ -177,12 +176,10 @@ class Trainer:
         return warnings
 
 
-def _optimizer(model: nn.Module, config: TrainingConfig) -> Optimizer:
-    """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`.
-
-    kubenas_trainer.optim's, not torch.optim's, whose import of torch._dynamo costs more
-    than a short trial's training; the updates and state_dict layout are the same.
-    """
-    kind = AdamW if config.optimizer == "adam" else SGD
-    return kind(list(model.parameters()), lr=config.learning_rate,
-                weight_decay=config.weight_decay)
+def _optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`."""
+    if config.optimizer == "adam":
+        return torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                 weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=0.9,
+                           nesterov=True, weight_decay=config.weight_decay)
