@@ -7,6 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# What `make demo` installs: kubenas with the built-in trainer (tests/install checks it).
+DEMO_EXTRAS := trainer
+SEEDS ?= 300
+BENCH_OUT ?= benchmarks/results
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer \
@@ -18,7 +22,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[operator,trainer]'
+	$(BIN)/pip install --quiet -e '.[$(DEMO_EXTRAS)]'
 	touch $@
 
 $(DEV_STAMP): $(STAMP)
@@ -36,6 +40,8 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_dependencies.py
 
 unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -48,7 +54,7 @@ crds: $(STAMP)
 	$(BIN)/python -m kubenas.api.crd
 
 bench-search: $(STAMP)
-	$(BIN)/kubenas bench benchmarks/nb201 --seeds 300 --workers 2
+	$(BIN)/kubenas bench benchmarks/nb201 --seeds $(SEEDS) --workers 2 --out $(BENCH_OUT)
 
 bench-operator: $(DEV_STAMP)
 	scripts/install-tools.sh

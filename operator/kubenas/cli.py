@@ -185,8 +185,11 @@ def _summary(console: Console, exp: Experiment, status: dict[str, object], out: 
 
 
 def _operator(argv: list[str]) -> int:
-    from kubenas.backends.kubernetes.main import run_operator
-
+    try:
+        from kubenas.backends.kubernetes.main import run_operator
+    except ModuleNotFoundError as exc:
+        return _error(f"kubenas operator needs {exc.name}, which comes with the operator "
+                      "extra: pip install 'kubenas[operator]'")
     return run_operator(argv)
 
 
