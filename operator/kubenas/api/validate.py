@@ -29,13 +29,18 @@ from kubenas.api.openapi import Schema
 logging.getLogger("celpy").setLevel(logging.CRITICAL)  # evaluation errors are reported here
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # what splits or garbles a line
+
+
 @dataclass(frozen=True)
 class FieldError:
     path: str
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        """One line: control characters in names or values are shown escaped."""
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _type_name(value: Any) -> str:
@@ -175,6 +180,8 @@ def to_cel(value: Any, schema: Schema) -> Any:
 
 
 def _fits(value: Any, schema: Schema) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        return False  # no int64: the API server's decoder would not make it one either
     if schema.get("x-kubernetes-int-or-string"):
         return _type_name(value) in ("integer", "string")
     return "type" not in schema or _type_ok(schema["type"], value)
@@ -286,8 +293,8 @@ class _Validator:
             where = (path + spec["fieldPath"]).lstrip(".") if spec.get("fieldPath") else path
             try:
                 ok = _cel_program(spec["rule"]).evaluate(activation)
-            except CELEvalError as exc:
-                ok = exc
+            except Exception as exc:  # cel-python raises whatever its operators raise
+                ok = CELEvalError(str(exc))
             if isinstance(ok, CELEvalError):
                 if not malformed:
                     self.fail(where, f"rule {spec['rule']!r} could not be evaluated: "

@@ -56,7 +56,6 @@ class Engine:
         self.experiment = experiment
         self.space = space if space is not None else SearchSpace(experiment.space)
         self.strategy = make(experiment.strategy)
-        self._keys: dict[int, str] = {}
         self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int] | None]] = {}
         self._values: dict[int, tuple[Trial, float | None]] = {}
         self._digest = Digest(self._rank, self.key)
@@ -135,9 +134,9 @@ class Engine:
         return known[1]
 
     def key(self, trial: Trial) -> str:
-        if trial.index not in self._keys:
-            self._keys[trial.index] = self.space.key(dict(trial.arch))
-        return self._keys[trial.index]
+        """The network's identity; memoised by architecture value in the space, never by
+        trial index, since a decision not applied may leave an index to another trial."""
+        return self.space.key(dict(trial.arch))
 
     def _fill(self, trials: list[Trial], elapsed_s: float,
               capacity: int | None) -> tuple[list[NewTrial], bool]:

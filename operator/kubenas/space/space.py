@@ -104,8 +104,10 @@ class SearchSpace:
             steps = (int(param.high) - int(param.low)) // param.step
             return int(param.low) + param.step * int(rng.integers(steps + 1))
         if param.log:
-            return float(math.exp(rng.uniform(math.log(param.low), math.log(param.high))))
-        return float(rng.uniform(param.low, param.high))
+            value = math.exp(rng.uniform(math.log(param.low), math.log(param.high)))
+        else:
+            value = rng.uniform(param.low, param.high)
+        return float(min(max(value, param.low), param.high))  # exp(log(x)) may miss x
 
     def sample(self, rng: np.random.Generator) -> Architecture:
         arch: Architecture = {}

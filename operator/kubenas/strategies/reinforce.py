@@ -88,9 +88,10 @@ class Policy:
         if param.kind == "float":
             unit = float(np.clip(rng.normal(_sigmoid(row[0]), FLOAT_STD), 0.0, 1.0))
             if param.log:
-                return float(math.exp(math.log(param.low)
-                                      + unit * math.log(param.high / param.low)))
-            return float(param.low + unit * (param.high - param.low))
+                value = math.exp(math.log(param.low) + unit * math.log(param.high / param.low))
+            else:
+                value = param.low + unit * (param.high - param.low)
+            return float(min(max(value, param.low), param.high))
         return param.values()[int(rng.choice(len(row), p=_softmax(row)))]
 
 
