@@ -204,6 +204,17 @@ def test_invalid_spec_fails_with_a_condition() -> None:
     assert "spec.budget.maxTrials" in _condition(status, "Failed")["message"]
 
 
+def test_a_choice_the_built_in_trainer_refuses_fails_the_spec_before_any_trial() -> None:
+    """The CRD cannot bound untyped choice values; the operator checks them before trials."""
+    body = manifest()
+    body["spec"]["searchSpace"]["parameters"][1]["choice"] = [16, 0]
+    world = World(body)
+    world.reconcile()
+    status = world.status()
+    assert status["phase"] == "Failed" and world.trials() == []
+    assert "spec.searchSpace.parameters[1].choice[1]" in _condition(status, "Failed")["message"]
+
+
 def test_conditions_keep_transition_times(world: World) -> None:
     world.reconcile()
     before = {c["type"]: c["lastTransitionTime"] for c in world.status()["conditions"]}

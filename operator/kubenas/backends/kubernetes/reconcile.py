@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kubenas.api.builtin_trainer import uses_builtin, value_problems
 from kubenas.api.parse import ManifestError, parse
 from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
+from kubenas.api.validate import FieldError
 from kubenas.backends.kubernetes import immutability, pods, trials
 from kubenas.backends.kubernetes.capacity import TERMINAL, gpu_capacity
 from kubenas.backends.kubernetes.events import EventRecorder
@@ -258,11 +260,13 @@ class Reconciler:
                                                           int(meta.get("generation") or 0))
         cached = self._specs.get(key)
         if cached is None or cached[0] != version:
+            source = f"{meta['namespace']}/{meta['name']}"
             try:
-                exp: Experiment | ManifestError = parse(
-                    manifest, source=f"{meta['namespace']}/{meta['name']}")
+                exp: Experiment | ManifestError = parse(manifest, source=source)
             except ManifestError as exc:
                 exp = exc
+            if isinstance(exp, Experiment) and uses_builtin(exp) and value_problems(exp):
+                exp = ManifestError(source, [FieldError(f, m) for f, m in value_problems(exp)])
             engine = Engine(exp) if isinstance(exp, Experiment) and exp.tabular is None else None
             cached = (version, exp, engine)
             self._specs[key] = cached
