@@ -99,6 +99,15 @@ def test_untyped_values_compare_as_json_in_cel(widgets: str) -> None:
     assert "choices must be distinct" in message
 
 
+def test_transition_rules_compare_untyped_values_deeply(widgets: str) -> None:
+    """`self == oldSelf` over objects holding untyped values holds when nothing changed."""
+    created = requests.post(widgets, json=widget("keep", choices=[1, "a"]), timeout=5)
+    assert created.status_code == 201, created.text
+    patched = requests.patch(f"{widgets}/keep", json={"spec": {"size": 4}}, headers=MERGE,
+                             timeout=5)
+    assert patched.status_code == 200, patched.text
+
+
 def test_kubernetes_list_library_is_sorted(widgets: str) -> None:
     assert requests.post(widgets, json=widget("up", levels=[1, 2.5, 9]),
                          timeout=5).status_code == 201

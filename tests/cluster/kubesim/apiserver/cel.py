@@ -22,10 +22,16 @@ from .schema import Cause, Schema, child_path, show
 
 
 class Opaque:
-    """An untyped value: equality only."""
+    """An untyped value: equality only (also inside a list or map being compared)."""
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+
+    def __eq__(self, other: object) -> bool:
+        return _deep_equal(self.raw, _raw(other))
+
+    def __hash__(self) -> int:
+        return hash(repr(self.raw))
 
     def __repr__(self) -> str:
         return f"Opaque({self.raw!r})"
