@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, protobuf, routes
+from . import decoding, discovery, protobuf, routes
 from .api import ObjectApi
 from .errors import ApiError
 from .faults import Faults
@@ -307,7 +307,8 @@ class ApiServer:
             return to_table(rt, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]}), 200
         return obj, 200
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.Request, into: str = "", version: str = "v1") -> Any:
+        """The decoded body; `into` is the kind a create or update decodes it as."""
         raw = await request.read()
         if request.content_type == "application/vnd.kubernetes.protobuf":
             return protobuf.decode(raw)
@@ -315,15 +316,20 @@ class ApiServer:
             return None
         try:
             if request.content_type == "application/apply-patch+yaml":
-                return yaml.safe_load(raw)
-            return json.loads(raw)
+                return decoding.load_apply_yaml(raw)
+            return decoding.load_json(raw)
+        except decoding.GoDecodeError as exc:
+            raise decoding.refusal(exc, request.method, PATCH_TYPES.get(request.content_type),
+                                   into, raw, request.query.get("fieldValidation", "Warn"),
+                                   version) from None
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, f"the body of the request could not be decoded: {exc}") from None
 
     async def _create(self, request: web.Request, target: routes.Target,
                       ctx: Ctx) -> tuple[Obj, int]:
         rt = target.rt
-        body = await self._body(request)
+        body = await (self._body(request, "Eviction", "policy/v1") if target.sub == "eviction"
+                      else self._body(request, rt.kind, rt.group_version))
         if target.sub == "eviction" and target.name is not None:
             pod = self.api.evict(rt, target.namespace or "", target.name)
             if self.hooks.on_evict is not None:
@@ -340,7 +346,7 @@ class ApiServer:
                        ctx: Ctx) -> tuple[Obj, int]:
         if target.name is None:
             raise ApiError(405, "PUT is only allowed on objects")
-        body = await self._body(request)
+        body = await self._body(request, target.rt.kind, target.rt.group_version)
         obj = self.api.update(target.rt, target.namespace or "", target.name, body,
                               target.sub, ctx)
         return obj, 200
