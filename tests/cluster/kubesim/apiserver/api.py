@@ -12,7 +12,7 @@ import random
 import uuid
 from typing import Any
 
-from . import kinds, patches, schema
+from . import kinds, patches, schema, validation
 from .cel import check_rules
 from .errors import ApiError, already_exists, conflict, invalid, not_found
 from .gc import Collector
@@ -23,6 +23,8 @@ from .store import Obj, Store, TypeKey
 
 CRD_KEY: TypeKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY: TypeKey = ("", "namespaces")
+LEASE_KEY: TypeKey = ("coordination.k8s.io", "leases")
+MAX_GENERATED_PREFIX = 63 - 5
 
 
 def _suffix() -> str:
@@ -93,6 +95,18 @@ class ObjectApi:
             raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
         return obj
 
+    def _validate_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+        """Built-in kinds: the name rule of their kind (on create), Lease specs."""
+        if rt.crd:
+            return
+        meta = obj["metadata"]
+        causes = validation.name_causes(rt.group, rt.plural, meta) if old is None else []
+        if rt.store_key == LEASE_KEY:
+            validation.prepare_lease(obj)
+            causes += validation.lease_causes(obj)
+        if causes:
+            raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
+
     def _check_kind(self, rt: ResourceType, obj: Obj) -> None:
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
         if kind not in (None, rt.kind) or api_version not in (None, rt.group_version):
@@ -112,7 +126,8 @@ class ObjectApi:
                 raise invalid(rt.kind, rt.group, "", [{
                     "field": "metadata.name", "reason": "FieldValueRequired",
                     "message": "Required value: name or generateName is required"}])
-            meta["name"] = meta["generateName"] + _suffix()
+            # names.SimpleNameGenerator: the prefix is cut to leave room for the suffix.
+            meta["name"] = meta["generateName"][:MAX_GENERATED_PREFIX] + _suffix()
         if rt.namespaced:
             if meta.get("namespace") and meta["namespace"] != ns:
                 raise ApiError(400, "the namespace of the provided object does not match the "
@@ -128,6 +143,7 @@ class ObjectApi:
         meta["generation"] = 1
         self.present(rt, obj)
         kinds.prepare_create(rt, obj)
+        self._validate_builtin(rt, obj, None)
         obj = self._validate_custom(rt, obj, None, ctx)
         with self.store.lock:
             if self.store.get(rt.store_key, meta.get("namespace", ""), meta["name"]) is not None:
@@ -208,6 +224,7 @@ class ObjectApi:
             self._check_finalizers(rt, old, obj)
         self.present(rt, obj)
         kinds.prepare_update(rt, old, obj)
+        self._validate_builtin(rt, obj, old)
         if sub != "status" or rt.crd:
             obj = self._validate_custom(rt, obj, old, ctx)
         if _spec_part(obj) != _spec_part(old):

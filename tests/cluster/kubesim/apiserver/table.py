@@ -126,6 +126,12 @@ BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
         [{"name": "Status", "type": "string", "format": "", "priority": 0, "description": ""}],
         lambda ns: [(ns.get("status") or {}).get("phase", "Active")],
     ),
+    "leases": (
+        [{"name": "Holder", "type": "string", "format": "", "priority": 0,
+          "description": "holderIdentity contains the identity of the holder of a current "
+                         "lease."}],
+        lambda lease: [(lease.get("spec") or {}).get("holderIdentity", "")],
+    ),
 }
 
 
