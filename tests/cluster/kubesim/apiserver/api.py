@@ -12,8 +12,9 @@ import random
 import uuid
 from typing import Any
 
-from . import kinds, patches, schema, validation
+from . import disruption, kinds, patches, schema, validation
 from .cel import check_rules
+from .controllers import StatusControllers
 from .errors import ApiError, already_exists, conflict, invalid, not_found
 from .gc import Collector
 from .options import Ctx, DeleteOptions, now
@@ -24,6 +25,7 @@ from .store import Obj, Store, TypeKey
 CRD_KEY: TypeKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY: TypeKey = ("", "namespaces")
 LEASE_KEY: TypeKey = ("coordination.k8s.io", "leases")
+PDB_KEY: TypeKey = ("policy", "poddisruptionbudgets")
 MAX_GENERATED_PREFIX = 63 - 5
 
 
@@ -45,6 +47,7 @@ class ObjectApi:
         self.store = store
         self.registry = registry
         self.gc = Collector(self)
+        self.controllers = StatusControllers(self)
 
     # ---- helpers -----------------------------------------------------------------------
     def present(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -414,12 +417,71 @@ class ObjectApi:
         return removed
 
     # ---- pods --------------------------------------------------------------------------
-    def evict(self, rt: ResourceType, ns: str, name: str) -> Obj:
-        """Evictions mark the pod Failed/Evicted, as node-pressure eviction does."""
+    def evict(self, rt: ResourceType, ns: str, name: str, body: Any, ctx: Ctx) -> Obj:
+        """The Eviction API: ask the pod's budget, mark it, delete it gracefully.
+
+        As `pkg/registry/core/pod/storage/eviction.go`: terminal, pending and terminating
+        pods go without asking budgets; otherwise the one PodDisruptionBudget selecting the
+        pod must allow a disruption (429 TooManyRequests if not, 500 with more than one).
+        The pod then gets `DisruptionTarget=True` (`EvictionByEvictionAPI`) and is deleted
+        with the eviction's DeleteOptions, gracefully when it is bound and running. Returns
+        the pod as it is afterwards.
+        """
+        eviction = body if isinstance(body, dict) else {}
+        if (eviction.get("metadata") or {}).get("name") != name:
+            raise ApiError(400, "name in URL does not match name in Eviction object")
+        delete_options = eviction.get("deleteOptions") or {}
+        pre = delete_options.get("preconditions") or {}
+        opts = DeleteOptions(propagation=delete_options.get("propagationPolicy"),
+                             grace=delete_options.get("gracePeriodSeconds"))
+        dry_run = ctx.dry_run or bool(delete_options.get("dryRun"))
         with self.store.lock:
-            old = self._existing(rt, ns, name)
-            pod = copy.deepcopy(old)
-            status = pod.setdefault("status", {})
-            status.update(phase="Failed", reason="Evicted",
-                          message="The pod was evicted through the Eviction API.")
-            return self.store.commit(rt.store_key, pod, old)
+            pod = self._existing(rt, ns, name)
+            if not disruption.can_ignore_pdb(pod):
+                budgets = [b for b in self.store.objects_of(PDB_KEY, ns)
+                           if disruption.pdb_pods(b, [pod])]
+                if len(budgets) > 1:
+                    raise ApiError(500, "This pod has more than one PodDisruptionBudget, which "
+                                        "the eviction subresource does not support.", reason="")
+                if budgets:
+                    disruption.check_budget(pod, budgets[0])
+            self._eviction_preconditions(pod, pre)
+            if dry_run:
+                return self.present(rt, pod)
+            marked = copy.deepcopy(pod)
+            status = marked.setdefault("status", {})
+            status["conditions"] = _with_condition(status.get("conditions") or [],
+                                                   disruption.EVICTION_CONDITION)
+            pod = self.store.commit(rt.store_key, marked, pod)
+            return self.present(rt, self.gc.delete(rt.store_key, pod, opts))
+
+    def _eviction_preconditions(self, pod: Obj, pre: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        uid, rv = pre.get("uid"), pre.get("resourceVersion")
+        if uid and uid != meta["uid"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on Pod "{meta["name"]}": the UID '
+                                f"in the precondition ({uid}) does not match the UID in record "
+                                f"({meta['uid']}). The object might have been deleted and then "
+                                "recreated", details={"name": meta["name"], "kind": "Pod"})
+        if rv and rv != meta["resourceVersion"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on Pod "{meta["name"]}": the '
+                                f"ResourceVersion in the precondition ({rv}) does not match the "
+                                f"ResourceVersion in record ({meta['resourceVersion']}). The "
+                                "object might have been modified",
+                           details={"name": meta["name"], "kind": "Pod"})
+
+
+def _with_condition(conditions: list[Obj], wanted: Obj) -> list[Obj]:
+    """`podutil.UpdatePodCondition`: the transition time moves only when the status does."""
+    out = []
+    found = False
+    for c in conditions:
+        if c.get("type") == wanted["type"]:
+            found = True
+            moved = c.get("status") != wanted["status"]
+            c = {**c, **wanted, "lastTransitionTime": now() if moved else c.get(
+                "lastTransitionTime", now())}
+        out.append(c)
+    if not found:
+        out.append({**wanted, "lastProbeTime": None, "lastTransitionTime": now()})
+    return out

@@ -45,7 +45,8 @@ class Hooks:
     """Callbacks an in-process kubelet may set.
 
     `pod_log(namespace, name, container)` returns the text for `pods/log`;
-    `on_evict(pod)` learns that the Eviction API marked a pod Failed/Evicted.
+    `on_evict(pod)` learns that the Eviction API accepted an eviction: the pod as it is
+    afterwards (marked `DisruptionTarget`, being deleted, or gone).
     """
 
     pod_log: Callable[[str, str, str | None], str] | None = None
@@ -331,8 +332,8 @@ class ApiServer:
         body = await (self._body(request, "Eviction", "policy/v1") if target.sub == "eviction"
                       else self._body(request, rt.kind, rt.group_version))
         if target.sub == "eviction" and target.name is not None:
-            pod = self.api.evict(rt, target.namespace or "", target.name)
-            if self.hooks.on_evict is not None:
+            pod = self.api.evict(rt, target.namespace or "", target.name, body, ctx)
+            if self.hooks.on_evict is not None and not ctx.dry_run:
                 self.hooks.on_evict(pod)
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                     "code": 201}, 201

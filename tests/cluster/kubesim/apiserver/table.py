@@ -115,6 +115,14 @@ def _pod_cells(pod: Obj) -> list[Any]:
     return [f"{ready}/{len(containers)}", phase, restarts]
 
 
+def _column(name: str, ctype: str = "string") -> dict[str, Any]:
+    return {"name": name, "type": ctype, "format": "", "priority": 0, "description": ""}
+
+
+def _int_or_string(value: Any) -> str:
+    return "N/A" if value is None else str(value)
+
+
 BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
     "pods": (
         [{"name": "Ready", "type": "string", "format": "", "priority": 0, "description": ""},
@@ -125,6 +133,13 @@ BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
     "namespaces": (
         [{"name": "Status", "type": "string", "format": "", "priority": 0, "description": ""}],
         lambda ns: [(ns.get("status") or {}).get("phase", "Active")],
+    ),
+    "poddisruptionbudgets": (
+        [_column("Min Available"), _column("Max Unavailable"),
+         _column("Allowed Disruptions", "integer")],
+        lambda pdb: [_int_or_string((pdb.get("spec") or {}).get("minAvailable")),
+                     _int_or_string((pdb.get("spec") or {}).get("maxUnavailable")),
+                     (pdb.get("status") or {}).get("disruptionsAllowed", 0)],
     ),
     "leases": (
         [{"name": "Holder", "type": "string", "format": "", "priority": 0,
