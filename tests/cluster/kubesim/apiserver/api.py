@@ -12,7 +12,8 @@ import random
 import uuid
 from typing import Any
 
-from . import disruption, kinds, patches, schema, validation
+from . import disruption, kinds, patches, quota, schema, validation
+from .admission import Admission
 from .cel import check_rules
 from .controllers import StatusControllers
 from .errors import ApiError, already_exists, conflict, invalid, not_found
@@ -26,6 +27,7 @@ CRD_KEY: TypeKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY: TypeKey = ("", "namespaces")
 LEASE_KEY: TypeKey = ("coordination.k8s.io", "leases")
 PDB_KEY: TypeKey = ("policy", "poddisruptionbudgets")
+QUOTA_KEY: TypeKey = ("", "resourcequotas")
 MAX_GENERATED_PREFIX = 63 - 5
 
 
@@ -47,6 +49,7 @@ class ObjectApi:
         self.store = store
         self.registry = registry
         self.gc = Collector(self)
+        self.admission = Admission(store)
         self.controllers = StatusControllers(self)
 
     # ---- helpers -----------------------------------------------------------------------
@@ -107,6 +110,8 @@ class ObjectApi:
         if rt.store_key == LEASE_KEY:
             validation.prepare_lease(obj)
             causes += validation.lease_causes(obj)
+        elif rt.store_key == QUOTA_KEY:
+            quota.normalise_hard(obj)
         if causes:
             raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
 
@@ -148,6 +153,7 @@ class ObjectApi:
         kinds.prepare_create(rt, obj)
         self._validate_builtin(rt, obj, None)
         obj = self._validate_custom(rt, obj, None, ctx)
+        self.admission.validate("CREATE", rt, obj, None, None, ctx)
         with self.store.lock:
             if self.store.get(rt.store_key, meta.get("namespace", ""), meta["name"]) is not None:
                 raise already_exists(rt.plural, rt.group, meta["name"])
@@ -230,6 +236,7 @@ class ObjectApi:
         self._validate_builtin(rt, obj, old)
         if sub != "status" or rt.crd:
             obj = self._validate_custom(rt, obj, old, ctx)
+        self.admission.validate("UPDATE", rt, obj, old, sub, ctx)
         if _spec_part(obj) != _spec_part(old):
             obj["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]

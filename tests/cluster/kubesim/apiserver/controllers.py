@@ -1,9 +1,10 @@
 """Status that kube-controller-manager keeps current, kept current here inside the write.
 
-A real cluster's disruption controller (PodDisruptionBudget status) watches pods and
-recomputes status shortly after each change. Here it runs synchronously after every write
-to the objects it reads, so a test that changes a pod sees the budget's new status at once,
-and so the Eviction API always decides on current numbers. Status writes go straight to the
+A real cluster's disruption controller (PodDisruptionBudget status) and resource quota
+controller (ResourceQuota `status.used`) watch pods and recompute status shortly after each
+change. Here they run synchronously after every write to the objects they read, so a test
+that changes a pod sees the budget's or quota's new status at once, and so the Eviction API
+and quota admission always decide on current numbers. Status writes go straight to the
 store; a write that changes nothing is skipped.
 """
 
@@ -13,7 +14,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import disruption
+from . import disruption, quota
 from .store import Obj, TypeKey
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 POD_KEY: TypeKey = ("", "pods")
 PDB_KEY: TypeKey = ("policy", "poddisruptionbudgets")
+QUOTA_KEY: TypeKey = ("", "resourcequotas")
 SCALABLE: dict[str, TypeKey] = {
     "ReplicaSet": ("apps", "replicasets"),
     "Deployment": ("apps", "deployments"),
@@ -41,6 +43,8 @@ class StatusControllers:
             return
         if tkey in (POD_KEY, PDB_KEY, *SCALABLE.values()):
             self._once("pdb", ns, self._sync_budgets)
+        if tkey != QUOTA_KEY or new is None or old is None or new.get("spec") != old.get("spec"):
+            self._once("quota", ns, self._sync_quotas)
 
     def _once(self, what: str, ns: str, sync: Callable[[str], None]) -> None:
         """Our own status writes notify us again; those nested passes are skipped."""
@@ -73,6 +77,15 @@ class StatusControllers:
             if rt.group == group and rt.kind == kind:
                 return f"{rt.plural}.{group}" if group else rt.plural
         return None
+
+    # ---- ResourceQuotas ----------------------------------------------------------------------
+    def _sync_quotas(self, ns: str) -> None:
+        quotas = self.store.objects_of(QUOTA_KEY, ns)
+        if not quotas:
+            return
+        objects = self.store.in_namespace(ns)
+        for rq in quotas:
+            self._write_status(QUOTA_KEY, rq, quota.status(rq, objects, self.api.registry))
 
     def _write_status(self, tkey: TypeKey, obj: Obj, status: Obj) -> None:
         if obj.get("status") == status or obj["metadata"].get("deletionTimestamp"):

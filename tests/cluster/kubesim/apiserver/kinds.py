@@ -1,7 +1,8 @@
 """Per-kind behaviour of built-in resources on create and update (defaults, controllers).
 
-Only what clients of this project observe: pod defaults and the Pending phase, namespace
-phases, and the CRD "controller" that accepts names and marks a CRD Established at once.
+Only what clients of this project observe: pod defaults (requests from limits, the QoS
+class) and the Pending phase, namespace phases, and the CRD "controller" that accepts names
+and marks a CRD Established at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import copy
 from typing import Any
 
 from .errors import ApiError, invalid
+from .quota import qos_class
 from .resources import ResourceType
 
 Obj = dict[str, Any]
@@ -32,7 +34,13 @@ def _pod_defaults(pod: Obj) -> None:
         c.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
         c.setdefault("terminationMessagePath", "/dev/termination-log")
         c.setdefault("terminationMessagePolicy", "File")
-        c.setdefault("resources", {})
+        resources = c.setdefault("resources", {})
+        # SetDefaults_Pod: a limit without a request defaults the request to the limit.
+        limits = resources.get("limits") or {}
+        if limits:
+            requests = resources.setdefault("requests", {})
+            for name, value in limits.items():
+                requests.setdefault(name, value)
 
 
 def _crd_accept(crd: Obj, old: Obj | None) -> None:
@@ -74,7 +82,7 @@ def prepare_create(rt: ResourceType, obj: Obj) -> None:
         return
     if rt.group == "" and rt.plural == "pods":
         _pod_defaults(obj)
-        obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
     elif rt.group == "" and rt.plural == "namespaces":
         obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
         obj["status"] = {"phase": "Active"}

@@ -80,6 +80,7 @@ class ApiServer:
         self.registry = Registry()
         self.api = ObjectApi(self.store, self.registry)
         self.faults = Faults(self.store)
+        self.api.admission.webhook = self.faults.take_denial
         self.hooks = Hooks()
         self.bookmark_interval = 1.0
         self.port = port
@@ -190,9 +191,12 @@ class ApiServer:
         if isinstance(result, web.StreamResponse):
             return result
         body, status = result
-        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in ctx.warnings)} \
-            if ctx.warnings else None
-        return _json(body, status, headers)
+        response = _json(body, status)
+        for warning in ctx.warnings:
+            # One header per warning, the text a quoted-string, as the real server sends it.
+            escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+            response.headers.add("Warning", f'299 - "{escaped}"')
+        return response
 
     def _fixed(self, parts: list[str]) -> web.Response | None:
         """Everything that is not a resource: version, discovery, OpenAPI, health."""

@@ -119,6 +119,17 @@ def _column(name: str, ctype: str = "string") -> dict[str, Any]:
     return {"name": name, "type": ctype, "format": "", "priority": 0, "description": ""}
 
 
+def _quota_cells(rq: Obj) -> list[str]:
+    """`printResourceQuota`: used/hard per resource, limits.* in the second column."""
+    status = rq.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    columns: tuple[list[str], list[str]] = ([], [])
+    for name in sorted(hard):
+        column = columns[1] if name.split(".")[0] == "limits" and "." in name else columns[0]
+        column.append(f"{name}: {used.get(name, '0')}/{hard[name]}")
+    return [", ".join(columns[0]), ", ".join(columns[1])]
+
+
 def _int_or_string(value: Any) -> str:
     return "N/A" if value is None else str(value)
 
@@ -140,6 +151,10 @@ BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
         lambda pdb: [_int_or_string((pdb.get("spec") or {}).get("minAvailable")),
                      _int_or_string((pdb.get("spec") or {}).get("maxUnavailable")),
                      (pdb.get("status") or {}).get("disruptionsAllowed", 0)],
+    ),
+    "resourcequotas": (
+        [_age_column(), _column("Request"), _column("Limit")],
+        lambda rq: [human_age(rq["metadata"].get("creationTimestamp")), *_quota_cells(rq)],
     ),
     "leases": (
         [{"name": "Holder", "type": "string", "format": "", "priority": 0,
@@ -165,11 +180,14 @@ def to_table(rt: ResourceType, objects: list[Obj], list_meta: dict[str, Any]) ->
                     for c in rt.printer_columns]
     elif rt.plural in BUILTIN_COLUMNS and not rt.crd:
         extra, cells = BUILTIN_COLUMNS[rt.plural]
-        columns += [*extra, _age_column()]
         base_cells = cells
+        if any(c["name"] == "Age" for c in extra):  # the kind places its own age column
+            columns += extra
+        else:
+            columns += [*extra, _age_column()]
 
-        def cells(obj: Obj) -> list[Any]:
-            return [*base_cells(obj), human_age(obj["metadata"].get("creationTimestamp"))]
+            def cells(obj: Obj) -> list[Any]:
+                return [*base_cells(obj), human_age(obj["metadata"].get("creationTimestamp"))]
     else:
         columns.append(_age_column())
 
