@@ -28,6 +28,7 @@ NS_KEY: TypeKey = ("", "namespaces")
 LEASE_KEY: TypeKey = ("coordination.k8s.io", "leases")
 PDB_KEY: TypeKey = ("policy", "poddisruptionbudgets")
 QUOTA_KEY: TypeKey = ("", "resourcequotas")
+JOB_KEY: TypeKey = ("batch", "jobs")
 MAX_GENERATED_PREFIX = 63 - 5
 
 
@@ -103,10 +104,15 @@ class ObjectApi:
 
     def _validate_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         """Built-in kinds: the name rule of their kind (on create), Lease specs."""
+        meta = obj["metadata"]
+        for key in ("labels", "annotations", "finalizers", "ownerReferences"):
+            if key in meta and not meta[key]:
+                del meta[key]  # ObjectMeta's fields are omitempty
         if rt.crd:
             return
-        meta = obj["metadata"]
         causes = validation.name_causes(rt.group, rt.plural, meta) if old is None else []
+        if rt.store_key == JOB_KEY and old is None:
+            causes += kinds.job_causes(obj)
         if rt.store_key == LEASE_KEY:
             validation.prepare_lease(obj)
             causes += validation.lease_causes(obj)

@@ -38,6 +38,9 @@ PATCH_TYPES = {
     "application/apply-patch+cbor": "apply",
 }
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set "
+                      "propagationPolicy=Background to remove them or set "
+                      "propagationPolicy=Orphan to suppress this warning")
 
 
 @dataclass
@@ -379,9 +382,14 @@ class ApiServer:
         q = request.query
         pre = body.get("preconditions") or {}
         policy = q.get("propagationPolicy") or body.get("propagationPolicy")
-        if policy is None and (q.get("orphanDependents") == "true" or body.get(
-                "orphanDependents")):
+        orphan = q.get("orphanDependents") or body.get("orphanDependents")
+        if policy is None and orphan in ("true", True):
             policy = "Orphan"
+        if policy is None and orphan is None and target.rt.store_key == ("batch", "jobs"):
+            # batch/v1 keeps the Job's pods by default (DefaultGarbageCollectionPolicy), and
+            # says so.
+            policy = "Orphan"
+            ctx.warnings.append(JOB_ORPHAN_WARNING)
         if body.get("dryRun"):
             ctx.dry_run = True
         grace = q.get("gracePeriodSeconds")

@@ -66,7 +66,10 @@ def human_age(timestamp: str | None) -> str:
         then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         return "<invalid>"
-    secs = int((datetime.now(UTC) - then).total_seconds())
+    return _human_seconds(int((datetime.now(UTC) - then).total_seconds()))
+
+
+def _human_seconds(secs: int) -> str:
     if secs < 0:
         return "0s"
     if secs < 120:
@@ -119,6 +122,44 @@ def _column(name: str, ctype: str = "string") -> dict[str, Any]:
     return {"name": name, "type": ctype, "format": "", "priority": 0, "description": ""}
 
 
+def _job_cells(job: Obj) -> list[str]:
+    """`printJob`: STATUS, COMPLETIONS, DURATION."""
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    succeeded = status.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    elif (spec.get("parallelism") or 1) > 1:
+        completions = f"{succeeded}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{succeeded}/1"
+    duration = ""
+    if status.get("startTime"):
+        start = _parse_time(status["startTime"])
+        end = _parse_time(status["completionTime"]) if status.get("completionTime") else \
+            datetime.now(UTC)
+        duration = _human_seconds(int((end - start).total_seconds()))
+    kinds = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    if "Complete" in kinds:
+        state = "Complete"
+    elif "Failed" in kinds:
+        state = "Failed"
+    elif job["metadata"].get("deletionTimestamp"):
+        state = "Terminating"
+    elif "Suspended" in kinds:
+        state = "Suspended"
+    elif "FailureTarget" in kinds:
+        state = "FailureTarget"
+    elif "SuccessCriteriaMet" in kinds:
+        state = "SuccessCriteriaMet"
+    else:
+        state = "Running"
+    return [state, completions, duration]
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _quota_cells(rq: Obj) -> list[str]:
     """`printResourceQuota`: used/hard per resource, limits.* in the second column."""
     status = rq.get("status") or {}
@@ -151,6 +192,10 @@ BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
         lambda pdb: [_int_or_string((pdb.get("spec") or {}).get("minAvailable")),
                      _int_or_string((pdb.get("spec") or {}).get("maxUnavailable")),
                      (pdb.get("status") or {}).get("disruptionsAllowed", 0)],
+    ),
+    "jobs": (
+        [_column("Status"), _column("Completions"), _column("Duration")],
+        lambda job: _job_cells(job),
     ),
     "resourcequotas": (
         [_age_column(), _column("Request"), _column("Limit")],

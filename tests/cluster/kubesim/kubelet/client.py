@@ -19,6 +19,14 @@ class ApiError(Exception):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"{status}: {body[:500]}")
         self.status = status
+        self.body = body
+
+    def message(self) -> str:
+        """The `message` of the server's Status, else the body."""
+        try:
+            return str(json.loads(self.body)["message"])
+        except (ValueError, KeyError, TypeError):
+            return self.body
 
 
 class ApiClient:
