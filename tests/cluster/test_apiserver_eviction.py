@@ -116,7 +116,8 @@ def test_eviction_marks_the_pod_and_deletes_it_gracefully(
     assert cluster.get("pods", "victim") is None
 
 
-def test_delete_options_of_the_eviction_are_honoured(cluster: Cluster) -> None:
+def test_delete_options_of_the_eviction_are_honoured(apiserver: ApiServer,
+                                                      cluster: Cluster) -> None:
     pod = cluster.running_pod("short")
     assert cluster.evict("short", gracePeriodSeconds=3).status_code == 201
     assert (cluster.get("pods", "short") or {})["metadata"]["deletionGracePeriodSeconds"] == 3
@@ -125,8 +126,14 @@ def test_delete_options_of_the_eviction_are_honoured(cluster: Cluster) -> None:
     assert response.status_code == 409
     assert "the UID in the precondition" in response.json()["message"]
     assert not (cluster.get("pods", "stale") or {})["metadata"].get("deletionTimestamp")
-    assert cluster.evict("stale", dryRun=["All"]).status_code == 201
+    seen: list[dict[str, Any]] = []
+    apiserver.hooks.on_evict = seen.append
+    try:
+        assert cluster.evict("stale", dryRun=["All"]).status_code == 201
+    finally:
+        apiserver.hooks.on_evict = None
     assert not (cluster.get("pods", "stale") or {})["metadata"].get("deletionTimestamp")
+    assert seen == []
     mismatch = requests.post(cluster.url("pods", "stale") + "/eviction", timeout=5, json={
         "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "other"}})
     assert (mismatch.status_code, mismatch.json()["message"]) == (

@@ -447,7 +447,7 @@ class ObjectApi:
         pre = delete_options.get("preconditions") or {}
         opts = DeleteOptions(propagation=delete_options.get("propagationPolicy"),
                              grace=delete_options.get("gracePeriodSeconds"))
-        dry_run = ctx.dry_run or bool(delete_options.get("dryRun"))
+        ctx.dry_run = dry_run = ctx.dry_run or bool(delete_options.get("dryRun"))
         with self.store.lock:
             pod = self._existing(rt, ns, name)
             if not disruption.can_ignore_pdb(pod):
