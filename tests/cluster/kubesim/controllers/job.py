@@ -53,6 +53,7 @@ FINALIZER = "batch.kubernetes.io/job-tracking"
 INDEX = "batch.kubernetes.io/job-completion-index"
 TICK = 0.1
 RESYNC = 1.0
+COALESCE = 0.05
 TERMINAL = ("Succeeded", "Failed")
 FINISHED = ("Complete", "Failed")
 
@@ -181,6 +182,10 @@ class JobController:
         next_sync = 0.0
         while not self._stopping.is_set():
             woke = self._wake.wait(TICK)
+            if woke:
+                # Pod events come in bursts (a kubelet writes several per pod): take them as
+                # one pass, as the real controller batches pod-triggered syncs.
+                time.sleep(COALESCE)
             self._wake.clear()
             now = time.monotonic()
             due = any(t <= time.time() for t in self._due.values())
