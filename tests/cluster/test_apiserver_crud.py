@@ -219,16 +219,21 @@ def test_dry_run_create_is_not_stored(core: k8s.CoreV1Api, ns: str) -> None:
 def test_protobuf_eviction_body(apiserver: ApiServer, core: k8s.CoreV1Api, ns: str) -> None:
     """kubectl and other typed clients send an Eviction as a protobuf envelope."""
     core.create_namespaced_pod(ns, {"metadata": {"name": "p"}, "spec": {
-        "containers": [{"name": "c", "image": "x"}]}})
+        "nodeName": "node-1", "containers": [{"name": "c", "image": "x"}]}})
+    core.patch_namespaced_pod_status("p", ns, {"status": {"phase": "Running"}})
 
     def field(number: int, payload: bytes) -> bytes:
         return bytes([number << 3 | 2, len(payload)]) + payload
 
-    eviction = field(1, field(1, b"p") + field(3, ns.encode()))
+    grace = bytes([1 << 3 | 0, 7])  # deleteOptions.gracePeriodSeconds = 7, a varint
+    eviction = field(1, field(1, b"p") + field(3, ns.encode())) + field(2, grace)
     type_meta = field(1, b"policy/v1") + field(2, b"Eviction")
     body = b"k8s\x00" + field(1, type_meta) + field(2, eviction)
     response = requests.post(f"{apiserver.url}/api/v1/namespaces/{ns}/pods/p/eviction",
                              data=body, timeout=5,
                              headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
     assert response.status_code == 201, response.text
-    assert core.read_namespaced_pod("p", ns).status.reason == "Evicted"
+    pod = core.read_namespaced_pod("p", ns)
+    assert pod.metadata.deletion_grace_period_seconds == 7
+    assert [c.reason for c in pod.status.conditions if c.type == "DisruptionTarget"] == [
+        "EvictionByEvictionAPI"]

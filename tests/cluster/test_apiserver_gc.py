@@ -158,21 +158,6 @@ def test_finished_bound_pod_goes_at_once(api: Api) -> None:
     assert api.get("pods", "done") is None
 
 
-def test_eviction_marks_the_pod_evicted(apiserver: ApiServer, api: Api) -> None:
-    api.create("pods", pod("victim", node="node-1"))
-    seen: list[str] = []
-    apiserver.hooks.on_evict = lambda p: seen.append(p["metadata"]["name"])
-    try:
-        response = requests.post(api.url("pods", "victim") + "/eviction", timeout=5, json={
-            "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "victim"}})
-    finally:
-        apiserver.hooks.on_evict = None
-    assert response.status_code == 201
-    status = (api.get("pods", "victim") or {})["status"]
-    assert (status["phase"], status["reason"]) == ("Failed", "Evicted")
-    assert seen == ["victim"]
-
-
 def test_namespace_deletion_empties_it(apiserver: ApiServer, api_client: k8s.ApiClient) -> None:
     core = k8s.CoreV1Api(api_client)
     name = f"gone-{uuid.uuid4().hex[:6]}"

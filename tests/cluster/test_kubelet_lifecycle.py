@@ -126,8 +126,12 @@ def test_eviction_api_kills_the_process(
     pid = int(wait_for(lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text()))
     eviction = k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name="evictee", namespace=namespace))
     core.create_namespaced_pod_eviction("evictee", namespace, eviction)
-    assert wait_for_phase(core, namespace, "evictee", "Failed").status.reason == "Evicted"
+    pod = core.read_namespaced_pod("evictee", namespace)
+    assert pod.metadata.deletion_timestamp is not None  # a graceful delete, not a verdict
+    assert conditions(pod)["DisruptionTarget"] == "True"
     wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the evicted process to die")
+    wait_for(lambda: not core.list_namespaced_pod(namespace).items,
+             what="the kubelet to remove the evicted pod")
 
 
 def test_oom_kill_reports_exit_137(cluster: Cluster, core: k8s.CoreV1Api, namespace: str) -> None:

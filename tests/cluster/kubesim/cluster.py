@@ -1,4 +1,5 @@
-"""The whole test cluster: API server emulator, process kubelet and scheduler, Prometheus."""
+"""The whole test cluster: API server emulator, process kubelet and scheduler, the Job
+controller, Prometheus."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .apiserver import ApiServer
+from .controllers import JobController
 from .kubelet import ImageCommands, Kubelet, NodeSpec, default_nodes
 from .kubelet.client import ApiClient, ApiError
 from .prometheus import Prometheus
@@ -50,6 +52,7 @@ class Cluster:
         )
         self._with_prometheus = prometheus
         self.kubelet: Kubelet | None = None
+        self.jobs: JobController | None = None
         self.prometheus: Prometheus | None = None
 
     @property
@@ -82,6 +85,8 @@ class Cluster:
             )
             self.kubelet.start()
             self.apiserver.hooks.pod_log = self.kubelet.pod_log
+            self.jobs = JobController(self.url)
+            self.jobs.start()
             if self._with_prometheus:
                 self.prometheus = Prometheus(self.workdir / "prometheus", self.kubelet.targets_path)
                 self.prometheus.start()
@@ -104,6 +109,8 @@ class Cluster:
     def stop(self) -> None:
         if self.prometheus is not None:
             self.prometheus.stop()
+        if self.jobs is not None:
+            self.jobs.stop()
         if self.kubelet is not None:
             self.kubelet.stop()
         self.apiserver.stop()

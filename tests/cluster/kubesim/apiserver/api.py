@@ -12,8 +12,10 @@ import random
 import uuid
 from typing import Any
 
-from . import kinds, patches, schema
+from . import disruption, kinds, patches, quota, schema, validation
+from .admission import Admission
 from .cel import check_rules
+from .controllers import StatusControllers
 from .errors import ApiError, already_exists, conflict, invalid, not_found
 from .gc import Collector
 from .options import Ctx, DeleteOptions, now
@@ -23,6 +25,11 @@ from .store import Obj, Store, TypeKey
 
 CRD_KEY: TypeKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY: TypeKey = ("", "namespaces")
+LEASE_KEY: TypeKey = ("coordination.k8s.io", "leases")
+PDB_KEY: TypeKey = ("policy", "poddisruptionbudgets")
+QUOTA_KEY: TypeKey = ("", "resourcequotas")
+JOB_KEY: TypeKey = ("batch", "jobs")
+MAX_GENERATED_PREFIX = 63 - 5
 
 
 def _suffix() -> str:
@@ -43,6 +50,8 @@ class ObjectApi:
         self.store = store
         self.registry = registry
         self.gc = Collector(self)
+        self.admission = Admission(store)
+        self.controllers = StatusControllers(self)
 
     # ---- helpers -----------------------------------------------------------------------
     def present(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -93,6 +102,25 @@ class ObjectApi:
             raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
         return obj
 
+    def _validate_builtin(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+        """Built-in kinds: the name rule of their kind (on create), Lease specs."""
+        meta = obj["metadata"]
+        for key in ("labels", "annotations", "finalizers", "ownerReferences"):
+            if key in meta and not meta[key]:
+                del meta[key]  # ObjectMeta's fields are omitempty
+        if rt.crd:
+            return
+        causes = validation.name_causes(rt.group, rt.plural, meta) if old is None else []
+        if rt.store_key == JOB_KEY and old is None:
+            causes += kinds.job_causes(obj)
+        if rt.store_key == LEASE_KEY:
+            validation.prepare_lease(obj)
+            causes += validation.lease_causes(obj)
+        elif rt.store_key == QUOTA_KEY:
+            quota.normalise_hard(obj)
+        if causes:
+            raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
+
     def _check_kind(self, rt: ResourceType, obj: Obj) -> None:
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
         if kind not in (None, rt.kind) or api_version not in (None, rt.group_version):
@@ -112,7 +140,8 @@ class ObjectApi:
                 raise invalid(rt.kind, rt.group, "", [{
                     "field": "metadata.name", "reason": "FieldValueRequired",
                     "message": "Required value: name or generateName is required"}])
-            meta["name"] = meta["generateName"] + _suffix()
+            # names.SimpleNameGenerator: the prefix is cut to leave room for the suffix.
+            meta["name"] = meta["generateName"][:MAX_GENERATED_PREFIX] + _suffix()
         if rt.namespaced:
             if meta.get("namespace") and meta["namespace"] != ns:
                 raise ApiError(400, "the namespace of the provided object does not match the "
@@ -128,7 +157,9 @@ class ObjectApi:
         meta["generation"] = 1
         self.present(rt, obj)
         kinds.prepare_create(rt, obj)
+        self._validate_builtin(rt, obj, None)
         obj = self._validate_custom(rt, obj, None, ctx)
+        self.admission.validate("CREATE", rt, obj, None, None, ctx)
         with self.store.lock:
             if self.store.get(rt.store_key, meta.get("namespace", ""), meta["name"]) is not None:
                 raise already_exists(rt.plural, rt.group, meta["name"])
@@ -208,8 +239,10 @@ class ObjectApi:
             self._check_finalizers(rt, old, obj)
         self.present(rt, obj)
         kinds.prepare_update(rt, old, obj)
+        self._validate_builtin(rt, obj, old)
         if sub != "status" or rt.crd:
             obj = self._validate_custom(rt, obj, old, ctx)
+        self.admission.validate("UPDATE", rt, obj, old, sub, ctx)
         if _spec_part(obj) != _spec_part(old):
             obj["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
@@ -397,12 +430,71 @@ class ObjectApi:
         return removed
 
     # ---- pods --------------------------------------------------------------------------
-    def evict(self, rt: ResourceType, ns: str, name: str) -> Obj:
-        """Evictions mark the pod Failed/Evicted, as node-pressure eviction does."""
+    def evict(self, rt: ResourceType, ns: str, name: str, body: Any, ctx: Ctx) -> Obj:
+        """The Eviction API: ask the pod's budget, mark it, delete it gracefully.
+
+        As `pkg/registry/core/pod/storage/eviction.go`: terminal, pending and terminating
+        pods go without asking budgets; otherwise the one PodDisruptionBudget selecting the
+        pod must allow a disruption (429 TooManyRequests if not, 500 with more than one).
+        The pod then gets `DisruptionTarget=True` (`EvictionByEvictionAPI`) and is deleted
+        with the eviction's DeleteOptions, gracefully when it is bound and running. Returns
+        the pod as it is afterwards.
+        """
+        eviction = body if isinstance(body, dict) else {}
+        if (eviction.get("metadata") or {}).get("name") != name:
+            raise ApiError(400, "name in URL does not match name in Eviction object")
+        delete_options = eviction.get("deleteOptions") or {}
+        pre = delete_options.get("preconditions") or {}
+        opts = DeleteOptions(propagation=delete_options.get("propagationPolicy"),
+                             grace=delete_options.get("gracePeriodSeconds"))
+        ctx.dry_run = dry_run = ctx.dry_run or bool(delete_options.get("dryRun"))
         with self.store.lock:
-            old = self._existing(rt, ns, name)
-            pod = copy.deepcopy(old)
-            status = pod.setdefault("status", {})
-            status.update(phase="Failed", reason="Evicted",
-                          message="The pod was evicted through the Eviction API.")
-            return self.store.commit(rt.store_key, pod, old)
+            pod = self._existing(rt, ns, name)
+            if not disruption.can_ignore_pdb(pod):
+                budgets = [b for b in self.store.objects_of(PDB_KEY, ns)
+                           if disruption.pdb_pods(b, [pod])]
+                if len(budgets) > 1:
+                    raise ApiError(500, "This pod has more than one PodDisruptionBudget, which "
+                                        "the eviction subresource does not support.", reason="")
+                if budgets:
+                    disruption.check_budget(pod, budgets[0])
+            self._eviction_preconditions(pod, pre)
+            if dry_run:
+                return self.present(rt, pod)
+            marked = copy.deepcopy(pod)
+            status = marked.setdefault("status", {})
+            status["conditions"] = _with_condition(status.get("conditions") or [],
+                                                   disruption.EVICTION_CONDITION)
+            pod = self.store.commit(rt.store_key, marked, pod)
+            return self.present(rt, self.gc.delete(rt.store_key, pod, opts))
+
+    def _eviction_preconditions(self, pod: Obj, pre: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        uid, rv = pre.get("uid"), pre.get("resourceVersion")
+        if uid and uid != meta["uid"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on Pod "{meta["name"]}": the UID '
+                                f"in the precondition ({uid}) does not match the UID in record "
+                                f"({meta['uid']}). The object might have been deleted and then "
+                                "recreated", details={"name": meta["name"], "kind": "Pod"})
+        if rv and rv != meta["resourceVersion"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on Pod "{meta["name"]}": the '
+                                f"ResourceVersion in the precondition ({rv}) does not match the "
+                                f"ResourceVersion in record ({meta['resourceVersion']}). The "
+                                "object might have been modified",
+                           details={"name": meta["name"], "kind": "Pod"})
+
+
+def _with_condition(conditions: list[Obj], wanted: Obj) -> list[Obj]:
+    """`podutil.UpdatePodCondition`: the transition time moves only when the status does."""
+    out = []
+    found = False
+    for c in conditions:
+        if c.get("type") == wanted["type"]:
+            found = True
+            moved = c.get("status") != wanted["status"]
+            c = {**c, **wanted, "lastTransitionTime": now() if moved else c.get(
+                "lastTransitionTime", now())}
+        out.append(c)
+    if not found:
+        out.append({**wanted, "lastProbeTime": None, "lastTransitionTime": now()})
+    return out

@@ -35,7 +35,9 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason or REASONS.get(code, "Unknown")
+        # None: the usual reason for the code; "": none, as a Status a handler built itself
+        # (or a webhook answered) may have.
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason
         self.details = details
         self.headers = headers or {}
 
@@ -49,6 +51,8 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del body["reason"]
         if self.details is not None:
             body["details"] = self.details
         return body

@@ -98,3 +98,37 @@ def field_selector(selector: str | None, plural: str) -> Predicate:
     allowed = SUPPORTED_FIELDS | KIND_FIELDS.get(plural, set())
     checks = [_field_check(req, allowed) for req in _split_requirements(selector or "")]
     return lambda obj: all(check(obj) for check in checks)
+
+
+def selector_matches(selector: Any, labels: dict[str, str] | None) -> bool | None:
+    """A `metav1.LabelSelector` against labels; None when the selector is invalid.
+
+    An empty selector (no matchLabels, no matchExpressions) matches everything here; callers
+    that treat it as "nothing" (PodDisruptionBudgets) check `selector_is_empty` first.
+    """
+    labels = labels or {}
+    if not isinstance(selector, dict):
+        return None
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In":
+            ok = key in labels and labels[key] in values
+        elif op == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif op == "Exists":
+            ok = key in labels
+        elif op == "DoesNotExist":
+            ok = key not in labels
+        else:
+            return None
+        if not ok:
+            return False
+    return True
+
+
+def selector_is_empty(selector: Any) -> bool:
+    return not isinstance(selector, dict) or not (
+        selector.get("matchLabels") or selector.get("matchExpressions"))

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, protobuf, routes
+from . import decoding, discovery, protobuf, routes
 from .api import ObjectApi
 from .errors import ApiError
 from .faults import Faults
@@ -38,6 +38,9 @@ PATCH_TYPES = {
     "application/apply-patch+cbor": "apply",
 }
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set "
+                      "propagationPolicy=Background to remove them or set "
+                      "propagationPolicy=Orphan to suppress this warning")
 
 
 @dataclass
@@ -45,7 +48,8 @@ class Hooks:
     """Callbacks an in-process kubelet may set.
 
     `pod_log(namespace, name, container)` returns the text for `pods/log`;
-    `on_evict(pod)` learns that the Eviction API marked a pod Failed/Evicted.
+    `on_evict(pod)` learns that the Eviction API accepted an eviction: the pod as it is
+    afterwards (marked `DisruptionTarget`, being deleted, or gone).
     """
 
     pod_log: Callable[[str, str, str | None], str] | None = None
@@ -79,6 +83,7 @@ class ApiServer:
         self.registry = Registry()
         self.api = ObjectApi(self.store, self.registry)
         self.faults = Faults(self.store)
+        self.api.admission.webhook = self.faults.take_denial
         self.hooks = Hooks()
         self.bookmark_interval = 1.0
         self.port = port
@@ -189,9 +194,12 @@ class ApiServer:
         if isinstance(result, web.StreamResponse):
             return result
         body, status = result
-        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in ctx.warnings)} \
-            if ctx.warnings else None
-        return _json(body, status, headers)
+        response = _json(body, status)
+        for warning in ctx.warnings:
+            # One header per warning, the text a quoted-string, as the real server sends it.
+            escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+            response.headers.add("Warning", f'299 - "{escaped}"')
+        return response
 
     def _fixed(self, parts: list[str]) -> web.Response | None:
         """Everything that is not a resource: version, discovery, OpenAPI, health."""
@@ -307,7 +315,8 @@ class ApiServer:
             return to_table(rt, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]}), 200
         return obj, 200
 
-    async def _body(self, request: web.Request) -> Any:
+    async def _body(self, request: web.Request, into: str = "", version: str = "v1") -> Any:
+        """The decoded body; `into` is the kind a create or update decodes it as."""
         raw = await request.read()
         if request.content_type == "application/vnd.kubernetes.protobuf":
             return protobuf.decode(raw)
@@ -315,18 +324,23 @@ class ApiServer:
             return None
         try:
             if request.content_type == "application/apply-patch+yaml":
-                return yaml.safe_load(raw)
-            return json.loads(raw)
+                return decoding.load_apply_yaml(raw)
+            return decoding.load_json(raw)
+        except decoding.GoDecodeError as exc:
+            raise decoding.refusal(exc, request.method, PATCH_TYPES.get(request.content_type),
+                                   into, raw, request.query.get("fieldValidation", "Warn"),
+                                   version) from None
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, f"the body of the request could not be decoded: {exc}") from None
 
     async def _create(self, request: web.Request, target: routes.Target,
                       ctx: Ctx) -> tuple[Obj, int]:
         rt = target.rt
-        body = await self._body(request)
+        body = await (self._body(request, "Eviction", "policy/v1") if target.sub == "eviction"
+                      else self._body(request, rt.kind, rt.group_version))
         if target.sub == "eviction" and target.name is not None:
-            pod = self.api.evict(rt, target.namespace or "", target.name)
-            if self.hooks.on_evict is not None:
+            pod = self.api.evict(rt, target.namespace or "", target.name, body, ctx)
+            if self.hooks.on_evict is not None and not ctx.dry_run:
                 self.hooks.on_evict(pod)
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                     "code": 201}, 201
@@ -340,7 +354,7 @@ class ApiServer:
                        ctx: Ctx) -> tuple[Obj, int]:
         if target.name is None:
             raise ApiError(405, "PUT is only allowed on objects")
-        body = await self._body(request)
+        body = await self._body(request, target.rt.kind, target.rt.group_version)
         obj = self.api.update(target.rt, target.namespace or "", target.name, body,
                               target.sub, ctx)
         return obj, 200
@@ -368,9 +382,14 @@ class ApiServer:
         q = request.query
         pre = body.get("preconditions") or {}
         policy = q.get("propagationPolicy") or body.get("propagationPolicy")
-        if policy is None and (q.get("orphanDependents") == "true" or body.get(
-                "orphanDependents")):
+        orphan = q.get("orphanDependents") or body.get("orphanDependents")
+        if policy is None and orphan in ("true", True):
             policy = "Orphan"
+        if policy is None and orphan is None and target.rt.store_key == ("batch", "jobs"):
+            # batch/v1 keeps the Job's pods by default (DefaultGarbageCollectionPolicy), and
+            # says so.
+            policy = "Orphan"
+            ctx.warnings.append(JOB_ORPHAN_WARNING)
         if body.get("dryRun"):
             ctx.dry_run = True
         grace = q.get("gracePeriodSeconds")

@@ -88,6 +88,9 @@ class Store:
         self.dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
         self.history: deque[Event] = deque()
         self.watchers: set[Watcher] = set()
+        # Called after every write, under the lock, with (type, new or None, old or None):
+        # the in-process controllers that keep status current (see controllers.py).
+        self.observers: list[Callable[[TypeKey, Obj | None, Obj | None], None]] = []
 
     # ---- reads -------------------------------------------------------------------------
     def get(self, tkey: TypeKey, namespace: str, name: str) -> Obj | None:
@@ -132,7 +135,9 @@ class Store:
             self._index(tkey, obj, old)
             self.objects.setdefault(tkey, {})[meta_key(obj)] = obj
             self._record(Event(self.rv, "MODIFIED" if old else "ADDED", tkey, obj, old))
-            return copy.deepcopy(obj)
+            result = copy.deepcopy(obj)
+            self._notify(tkey, obj, old)
+            return result
 
     def remove(self, tkey: TypeKey, obj: Obj) -> Obj:
         """Forget `obj` for good; watchers see DELETED with its last state and a fresh rv."""
@@ -143,7 +148,13 @@ class Store:
             self.objects.get(tkey, {}).pop(meta_key(obj), None)
             self._index(tkey, None, obj)
             self._record(Event(self.rv, "DELETED", tkey, obj))
-            return copy.deepcopy(obj)
+            result = copy.deepcopy(obj)
+            self._notify(tkey, None, obj)
+            return result
+
+    def _notify(self, tkey: TypeKey, new: Obj | None, old: Obj | None) -> None:
+        for observer in list(self.observers):
+            observer(tkey, new, old)
 
     def _index(self, tkey: TypeKey, new: Obj | None, old: Obj | None) -> None:
         for o, add in ((old, False), (new, True)):

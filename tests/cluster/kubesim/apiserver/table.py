@@ -66,7 +66,10 @@ def human_age(timestamp: str | None) -> str:
         then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         return "<invalid>"
-    secs = int((datetime.now(UTC) - then).total_seconds())
+    return _human_seconds(int((datetime.now(UTC) - then).total_seconds()))
+
+
+def _human_seconds(secs: int) -> str:
     if secs < 0:
         return "0s"
     if secs < 120:
@@ -115,6 +118,63 @@ def _pod_cells(pod: Obj) -> list[Any]:
     return [f"{ready}/{len(containers)}", phase, restarts]
 
 
+def _column(name: str, ctype: str = "string") -> dict[str, Any]:
+    return {"name": name, "type": ctype, "format": "", "priority": 0, "description": ""}
+
+
+def _job_cells(job: Obj) -> list[str]:
+    """`printJob`: STATUS, COMPLETIONS, DURATION."""
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    succeeded = status.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    elif (spec.get("parallelism") or 1) > 1:
+        completions = f"{succeeded}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{succeeded}/1"
+    duration = ""
+    if status.get("startTime"):
+        start = _parse_time(status["startTime"])
+        end = _parse_time(status["completionTime"]) if status.get("completionTime") else \
+            datetime.now(UTC)
+        duration = _human_seconds(int((end - start).total_seconds()))
+    kinds = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    if "Complete" in kinds:
+        state = "Complete"
+    elif "Failed" in kinds:
+        state = "Failed"
+    elif job["metadata"].get("deletionTimestamp"):
+        state = "Terminating"
+    elif "Suspended" in kinds:
+        state = "Suspended"
+    elif "FailureTarget" in kinds:
+        state = "FailureTarget"
+    elif "SuccessCriteriaMet" in kinds:
+        state = "SuccessCriteriaMet"
+    else:
+        state = "Running"
+    return [state, completions, duration]
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _quota_cells(rq: Obj) -> list[str]:
+    """`printResourceQuota`: used/hard per resource, limits.* in the second column."""
+    status = rq.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    columns: tuple[list[str], list[str]] = ([], [])
+    for name in sorted(hard):
+        column = columns[1] if name.split(".")[0] == "limits" and "." in name else columns[0]
+        column.append(f"{name}: {used.get(name, '0')}/{hard[name]}")
+    return [", ".join(columns[0]), ", ".join(columns[1])]
+
+
+def _int_or_string(value: Any) -> str:
+    return "N/A" if value is None else str(value)
+
+
 BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
     "pods": (
         [{"name": "Ready", "type": "string", "format": "", "priority": 0, "description": ""},
@@ -125,6 +185,27 @@ BUILTIN_COLUMNS: dict[str, tuple[list[dict[str, Any]], Any]] = {
     "namespaces": (
         [{"name": "Status", "type": "string", "format": "", "priority": 0, "description": ""}],
         lambda ns: [(ns.get("status") or {}).get("phase", "Active")],
+    ),
+    "poddisruptionbudgets": (
+        [_column("Min Available"), _column("Max Unavailable"),
+         _column("Allowed Disruptions", "integer")],
+        lambda pdb: [_int_or_string((pdb.get("spec") or {}).get("minAvailable")),
+                     _int_or_string((pdb.get("spec") or {}).get("maxUnavailable")),
+                     (pdb.get("status") or {}).get("disruptionsAllowed", 0)],
+    ),
+    "jobs": (
+        [_column("Status"), _column("Completions"), _column("Duration")],
+        lambda job: _job_cells(job),
+    ),
+    "resourcequotas": (
+        [_age_column(), _column("Request"), _column("Limit")],
+        lambda rq: [human_age(rq["metadata"].get("creationTimestamp")), *_quota_cells(rq)],
+    ),
+    "leases": (
+        [{"name": "Holder", "type": "string", "format": "", "priority": 0,
+          "description": "holderIdentity contains the identity of the holder of a current "
+                         "lease."}],
+        lambda lease: [(lease.get("spec") or {}).get("holderIdentity", "")],
     ),
 }
 
@@ -144,11 +225,14 @@ def to_table(rt: ResourceType, objects: list[Obj], list_meta: dict[str, Any]) ->
                     for c in rt.printer_columns]
     elif rt.plural in BUILTIN_COLUMNS and not rt.crd:
         extra, cells = BUILTIN_COLUMNS[rt.plural]
-        columns += [*extra, _age_column()]
         base_cells = cells
+        if any(c["name"] == "Age" for c in extra):  # the kind places its own age column
+            columns += extra
+        else:
+            columns += [*extra, _age_column()]
 
-        def cells(obj: Obj) -> list[Any]:
-            return [*base_cells(obj), human_age(obj["metadata"].get("creationTimestamp"))]
+            def cells(obj: Obj) -> list[Any]:
+                return [*base_cells(obj), human_age(obj["metadata"].get("creationTimestamp"))]
     else:
         columns.append(_age_column())
 

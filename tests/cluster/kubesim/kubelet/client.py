@@ -10,16 +10,27 @@ from typing import Any
 import requests
 
 Obj = dict[str, Any]
+PATCH_TYPES = {"merge": "application/merge-patch+json",
+               "strategic": "application/strategic-merge-patch+json",
+               "json": "application/json-patch+json"}
 
 
 class ApiError(Exception):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"{status}: {body[:500]}")
         self.status = status
+        self.body = body
+
+    def message(self) -> str:
+        """The `message` of the server's Status, else the body."""
+        try:
+            return str(json.loads(self.body)["message"])
+        except (ValueError, KeyError, TypeError):
+            return self.body
 
 
 class ApiClient:
-    """Just the verbs a kubelet and a scheduler need, with JSON bodies and merge patches."""
+    """Just the verbs a kubelet, a scheduler and a Job controller need, with JSON bodies."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -33,8 +44,9 @@ class ApiClient:
             self._local.session = requests.Session()
         return self._local.session
 
-    def request(self, method: str, path: str, body: Obj | None = None, **kw: Any) -> Obj:
-        headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
+    def request(self, method: str, path: str, body: Obj | None = None,
+                patch_type: str = "merge", **kw: Any) -> Obj:
+        headers = {"Content-Type": PATCH_TYPES[patch_type]} if method == "PATCH" else {}
         resp = self._session.request(
             method, self.url + path, json=body, headers=headers, timeout=self.timeout, **kw
         )
@@ -51,8 +63,9 @@ class ApiClient:
     def post(self, path: str, body: Obj) -> Obj:
         return self.request("POST", path, body)
 
-    def patch(self, path: str, body: Obj) -> Obj:
-        return self.request("PATCH", path, body)
+    def patch(self, path: str, body: Obj, patch_type: str = "merge") -> Obj:
+        """`patch_type` "strategic" merges keyed lists (conditions by type), as kubelets do."""
+        return self.request("PATCH", path, body, patch_type)
 
     def delete(self, path: str, body: Obj | None = None) -> Obj:
         return self.request("DELETE", path, body)

@@ -228,7 +228,7 @@ class Kubelet(Faults):
                  pod["spec"]["nodeName"], ip)
 
     def _honour_api_verdict(self, sandbox: Sandbox) -> None:
-        """A pod failed through the API (the Eviction API here does that) loses its processes."""
+        """A pod some client marked Failed through the API loses its processes."""
         status = sandbox.pod.get("status") or {}
         reported = (sandbox.reported or {}).get("phase")
         api_ended = status.get("phase") in TERMINAL_PHASES and reported not in TERMINAL_PHASES
@@ -273,7 +273,10 @@ class Kubelet(Faults):
     def _write_status(self, pod: Obj, status: Obj) -> None:
         meta = pod["metadata"]
         try:
-            self.api.patch(pod_path(meta["namespace"], meta["name"], "status"), {"status": status})
+            # Strategic merge, as the kubelet's status manager patches: conditions are merged
+            # by type, so those others own (DisruptionTarget from the Eviction API) stay.
+            self.api.patch(pod_path(meta["namespace"], meta["name"], "status"),
+                           {"status": status}, "strategic")
         except ApiError as err:
             if err.status != 404:  # deleted meanwhile: the next pass notices
                 raise
