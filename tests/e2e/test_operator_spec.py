@@ -59,8 +59,8 @@ def test_suspend_stops_trials_and_resume_reruns_them(kubectl: Kubectl,
     assert {t["status"]["phase"] for t in kubectl.items("nastrials")} == {"Stopped"}
     time.sleep(2)
     assert not _live_pods(kubectl) and len(kubectl.items("nastrials")) == 2
-    _patch(kubectl, "pause", {"spec": {"suspend": False, "training": {"epochs": 2}}})
-    status = wait_phase(kubectl, "pause")["status"]
+    _patch(kubectl, "pause", {"spec": {"suspend": False}})  # training is immutable by now
+    status = wait_phase(kubectl, "pause", timeout=120)["status"]
     assert status["phase"] == "Succeeded" and status["trials"]["succeeded"] == 4
     attempts = {t["metadata"]["name"]: t["status"]["attempt"] for t in kubectl.items("nastrials")}
     assert attempts["pause-0"] == 1 and attempts["pause-1"] == 1
@@ -81,6 +81,9 @@ def test_mutable_edit_applies_and_immutable_edit_is_rejected(kubectl: Kubectl,
                     check=False)
     assert "spec.searchSpace" in stderr and "immutable" in stderr
     assert kubectl.get("nasexperiment", "edit")["spec"]["searchSpace"]["family"] == "macro_cnn"
+    for field, value in (("training", {"epochs": 40}), ("fidelity", {"min": 1, "max": 9})):
+        stderr = _patch(kubectl, "edit", {"spec": {field: value}}, check=False)
+        assert f"spec.{field} is immutable once trials exist" in stderr
 
 
 def test_deleting_an_experiment_cascades_without_the_operator(

@@ -276,8 +276,9 @@ def trial_template_schema() -> Schema:
                          string("An argument.", min_length=1), min_items=1),
         "args": array("Arguments to the entrypoint.", {"type": "string"}),
         "env": array("Extra environment variables.", _env_var(), map_key="name"),
-        "resources": free_object("Container resources (requests/limits), e.g. "
-                                 "limits: {nvidia.com/gpu: 1}."),
+        "envFrom": array("Sources of environment variables (Kubernetes EnvFromSource).",
+                         free_object("A ConfigMap or Secret to take variables from.")),
+        "resources": _resources(),
         "nodeSelector": string_map("Node labels a trial pod must match."),
         "tolerations": array("Pod tolerations.", free_object("A toleration.")),
         "affinity": free_object("Pod affinity."),
@@ -290,11 +291,54 @@ def trial_template_schema() -> Schema:
         "volumes": array("Pod volumes (e.g. the dataset and a checkpoint PVC).",
                          free_object("A volume.")),
         "volumeMounts": array("Trainer container volume mounts.", free_object("A volume mount.")),
+        "imagePullSecrets": array("Secrets for pulling the trainer image from a private "
+                                  "registry.", obj("A secret reference.", {
+                                      "name": string("Secret name.", min_length=1)},
+                                      required=("name",))),
+        "podSpec": free_object("A full Kubernetes PodSpec that trial pods start from: init "
+                               "containers, sidecars, security context and anything else. "
+                               "The container named trainer (or the first) runs the trainer, "
+                               "and the fields above apply to it. Within the operator's "
+                               "trial-pod policy."),
+        "workload": obj("What runs a trial.", {
+            "kind": string("Pod (one pod per trial), or Job: an indexed batch/v1 Job, whose "
+                           "conditions decide the trial, for trials that span several nodes.",
+                           enum=("Pod", "Job"), default="Pod"),
+            "replicas": integer("Job only: pods per trial (indexed completions, all run at "
+                                "once); the one with index 0 reports the result.", minimum=1,
+                                maximum=1000, default=1),
+        }, rules=[rule("self.replicas == 1 || self.kind == 'Job'",
+                       "replicas above 1 need kind Job", field_path=".replicas")],
+            defaulted=True),
         "checkpointDir": string("Directory (in the trial) where checkpoints live, one "
                                 "subdirectory per trial; promotions resume from it."),
         "metricsPort": integer("Port the trainer serves /metrics on.", minimum=1,
                                maximum=65535, default=9090),
     }, defaulted=True)
+
+
+# Kubernetes' resource.Quantity, as its OpenAPI schema writes it.
+QUANTITY = (r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+            r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$")
+GPU = "nvidia.com/gpu"
+
+
+def _quantities(description: str) -> Schema:
+    value = {"x-kubernetes-int-or-string": True, "pattern": QUANTITY,
+             "description": "A quantity, e.g. 2, 500m, 4Gi."}
+    return {"type": "object", "description": description, "additionalProperties": value}
+
+
+def _resources() -> Schema:
+    whole = (f"!has(self.{{0}}) || !('{GPU}' in self.{{0}}) || "
+             f"string(self.{{0}}['{GPU}']).matches('^[0-9]+$')")
+    return obj("Trainer container resources (Kubernetes ResourceRequirements), e.g. "
+               "limits: {nvidia.com/gpu: 1}.", {
+                   "limits": _quantities("Largest amounts the trainer may use."),
+                   "requests": _quantities("Amounts the scheduler reserves."),
+                   "claims": array("Dynamic resource claims.", free_object("A claim.")),
+               }, rules=[rule(whole.format(k), f"{GPU} must be a whole number of GPUs",
+                              field_path=f".{k}") for k in ("limits", "requests")])
 
 
 def tabular_schema() -> Schema:
@@ -358,6 +402,8 @@ def experiment_spec_schema() -> Schema:
     ])
 
 
+# What trials already ran under: changing it would mix trials that mean different things.
+IMMUTABLE = ("searchSpace", "objective", "strategy", "fidelity", "training")
 NAME_LIMIT = 50  # trial `<name>-<index>` and pod names must stay valid label values (63)
 
 
@@ -377,7 +423,9 @@ def immutability_rules() -> list[dict[str, str]]:
     exist) next to `spec`. The local validator never has an old object, so it skips them.
     """
     started = "has(oldSelf.status) && has(oldSelf.status.trials) && oldSelf.status.trials.total > 0"
-    return [rule(f"!({started}) || self.spec.{field} == oldSelf.spec.{field}",
+    same = "(has(self.spec.{0}) == has(oldSelf.spec.{0}) && " \
+           "(!has(self.spec.{0}) || self.spec.{0} == oldSelf.spec.{0}))"
+    return [rule(f"!({started}) || {same.format(field)}",
                  f"spec.{field} is immutable once trials exist", field_path=f".spec.{field}",
                  reason="FieldValueForbidden")
-            for field in ("searchSpace", "objective", "strategy")]
+            for field in IMMUTABLE]

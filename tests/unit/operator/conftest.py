@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubenas.backends.kubernetes.kube import experiment_path
 from kubenas.backends.kubernetes.observability import OperatorMetrics
-from kubenas.backends.kubernetes.reconcile import Reconciler, Settings
+from kubenas.backends.kubernetes.reconcile import PassResult, Reconciler, Settings
 
 from .fake_api import FakeApi
 
@@ -39,7 +39,10 @@ def manifest(name: str = "e", budget: dict[str, Any] | None = None,
 
 def score(arch: dict[str, Any]) -> float:
     """A deterministic stand-in for training: bigger is better, with diminishing returns."""
-    return round(0.5 + 0.1 * arch["depth"] + arch["width"] / 1000, 6)
+    depth, width = arch.get("depth", 1), arch.get("width", 16)  # other spaces score alike
+    if not isinstance(depth, int | float) or not isinstance(width, int | float):
+        return 0.5
+    return round(0.5 + 0.1 * depth + width / 1000, 6)
 
 
 class FakeKubelet:
@@ -88,7 +91,7 @@ class World:
         self.reconciler = Reconciler(self.api, Settings("trainer:test", now=lambda: self.clock),
                                      self.metrics)
 
-    def reconcile(self) -> tuple[bool, bool]:
+    def reconcile(self) -> PassResult:
         self.clock += 1
         return self.reconciler.reconcile(NS, self.name)
 

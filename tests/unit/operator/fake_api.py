@@ -57,6 +57,7 @@ class FakeApi:
         self.crash_after: int | None = None
         self.calls: list[tuple[str, str]] = []
         self.posted: list[Obj] = []
+        self.refusals: list[tuple[str, str, int, str]] = []  # method, path regex, status, text
 
     # helpers for tests
     def put(self, collection: str, obj: Obj) -> Obj:
@@ -68,12 +69,30 @@ class FakeApi:
         self.objects[f"{collection}/{meta['name']}"] = obj
         return obj
 
+    def refuse(self, method: str, path_regex: str, status: int, message: str) -> None:
+        """Answer every matching call with this error until `allow` is called."""
+        self.refusals.append((method, path_regex, status, message))
+
+    def allow(self) -> None:
+        self.refusals.clear()
+
     def _write(self, method: str, path: str) -> None:
         self.calls.append((method, path))
+        for m, regex, status, message in self.refusals:
+            if m == method and re.search(regex, path):
+                raise ApiError(status, f"{method} {path}: {message}")
         self.writes += 1
         if self.crash_after is not None and self.writes > self.crash_after:
             self.crash_after = None
             raise Crash(f"crash before {method} {path}")
+
+    @staticmethod
+    def _precondition(obj: Obj, body: Obj) -> None:
+        """A resourceVersion in the body must be the stored one (optimistic concurrency)."""
+        wanted = (body.get("metadata") or {}).get("resourceVersion")
+        if wanted is not None and wanted != obj["metadata"]["resourceVersion"]:
+            raise ApiError(409, "the object has been modified; please apply your changes to "
+                                "the latest version and try again")
 
     def items(self, collection: str) -> list[Obj]:
         prefix = collection.rstrip("/") + "/"
@@ -112,16 +131,30 @@ class FakeApi:
         if base not in self.objects:
             raise ApiError(404, f"{base} not found")
         obj = self.objects[base]
+        self._precondition(obj, patch)
         if path.endswith("/status"):
             obj["status"] = _apply_merge(obj.get("status") or {}, patch["status"])
         else:
-            meta = _apply_merge(obj["metadata"], patch.get("metadata") or {})
+            meta = _apply_merge(obj["metadata"], {k: v for k, v in
+                                                  (patch.get("metadata") or {}).items()
+                                                  if k != "resourceVersion"})
             obj["metadata"] = meta
             if "spec" in patch:
                 obj["spec"] = _apply_merge(obj["spec"], patch["spec"])
                 meta["generation"] += 1
         obj["metadata"]["resourceVersion"] = str(next(self.uids))
         return copy.deepcopy(obj)
+
+    def update(self, path: str, obj: Obj) -> Obj:
+        self._write("PUT", path)
+        if path not in self.objects:
+            raise ApiError(404, f"{path} not found")
+        self._precondition(self.objects[path], obj)
+        stored = copy.deepcopy(obj)
+        stored["metadata"] = {**self.objects[path]["metadata"], **stored["metadata"],
+                              "resourceVersion": str(next(self.uids))}
+        self.objects[path] = stored
+        return copy.deepcopy(stored)
 
     def delete(self, path: str, grace_period_s: int | None = None) -> None:
         self._write("DELETE", path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kubenas.backends.kubernetes.reconcile import PassResult
 
 from .conftest import PODS, TRIALS, World, manifest, score
 from .fake_api import Crash
@@ -40,7 +41,7 @@ def test_runs_to_completion_within_parallelism(world: World) -> None:
     assert status["bestTrial"]["name"] == best["metadata"]["name"]
     assert status["bestValue"] == score(best["spec"]["architecture"])
     assert {"TrialCreated", "Started", "ExperimentSucceeded"} <= set(world.api.reasons())
-    assert world.reconcile() == (True, False)  # finished: no more polling
+    assert world.reconcile() == PassResult(True, False)  # finished: no more polling
 
 
 def _architectures(world: World) -> list[Any]:

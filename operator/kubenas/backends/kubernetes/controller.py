@@ -2,7 +2,10 @@
 
 Watch events only say "look again"; many events while a reconcile runs collapse into one
 more pass. A worker exists only while its experiment does, and holds nothing but its wake-up
-flag, so a restarted operator loses nothing by starting with none.
+flag, so a restarted operator loses nothing by starting with none. Passes run in threads, so
+one slow experiment never holds back another. Each pass reads its trials and pods from a
+snapshot of the watched indices, taken here in the event loop, where Kopf writes them. Only
+the leader (see `leader`) reconciles; the other replicas keep their indices warm.
 """
 
 from __future__ import annotations
@@ -11,22 +14,27 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from kubenas.backends.kubernetes.observability import OperatorMetrics
-from kubenas.backends.kubernetes.reconcile import Reconciler
+from kubenas.backends.kubernetes.reconcile import PassResult, Reconciler
+from kubenas.backends.kubernetes.sources import Source
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
-IDLE_RESYNC_S = 60.0  # finished experiments: only edits (watch events) matter
-MAX_BACKOFF_S = 30.0
+STALE_RETRY_S = 0.05  # a write met a newer version: the watch brings it in a moment
+MAX_BACKOFF_S = 10.0
 
 
 class Controller:
     def __init__(self, reconciler: Reconciler, metrics: OperatorMetrics,
-                 interval_s: float) -> None:
+                 interval_s: float, snapshot: Callable[[Key], Source] | None = None,
+                 leading: Callable[[], bool] = lambda: True) -> None:
         self.reconciler = reconciler
         self.metrics = metrics
         self.interval_s = interval_s
+        self.snapshot = snapshot
+        self.leading = leading
         self._wake: dict[Key, asyncio.Event] = {}
         self._workers: dict[Key, asyncio.Task[None]] = {}
 
@@ -36,6 +44,11 @@ class Controller:
             self._wake[key] = asyncio.Event()
             self._workers[key] = asyncio.create_task(self._work(key), name=f"reconcile {key}")
         self._wake[key].set()
+
+    def kick_all(self) -> None:
+        """Look at every known experiment again (e.g. this replica just became leader)."""
+        for event in self._wake.values():
+            event.set()
 
     async def stop(self) -> None:
         for task in self._workers.values():
@@ -47,19 +60,13 @@ class Controller:
         try:
             while True:
                 wake.clear()
-                started = self.metrics.busy_since[key] = time.monotonic()
-                try:
-                    exists, active = await asyncio.to_thread(self._reconcile, key)
-                    delay, backoff = (self.interval_s if active else IDLE_RESYNC_S), 1.0
-                except Exception:
-                    log.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
-                    self.metrics.reconcile_errors.inc()
-                    exists, delay, backoff = True, backoff, min(backoff * 2, MAX_BACKOFF_S)
-                finally:
-                    del self.metrics.busy_since[key]
-                    self.metrics.reconcile_duration.observe(time.monotonic() - started)
-                if not exists:
-                    return
+                delay: float | None
+                if not self.leading():
+                    delay = None  # woken again when leadership changes
+                else:
+                    result, delay, backoff = await self._pass(key, backoff)
+                    if not result.exists:
+                        return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), delay)
         finally:
@@ -67,5 +74,20 @@ class Controller:
                 del self._workers[key]
                 del self._wake[key]
 
-    def _reconcile(self, key: Key) -> tuple[bool, bool]:
-        return self.reconciler.reconcile(*key)
+    async def _pass(self, key: Key, backoff: float) -> tuple[PassResult, float | None, float]:
+        """One reconcile; (its result, seconds until the next unless woken, next backoff)."""
+        started = self.metrics.busy_since[key] = time.monotonic()
+        source = self.snapshot(key) if self.snapshot is not None else None
+        try:
+            result = await asyncio.to_thread(self.reconciler.reconcile, *key, source)
+        except Exception:
+            log.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
+            self.metrics.reconcile_errors.inc()
+            return PassResult(True, True), backoff, min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            del self.metrics.busy_since[key]
+            self.metrics.reconcile_duration.observe(time.monotonic() - started)
+        if result.stale:
+            return result, STALE_RETRY_S, 1.0
+        # A finished experiment only changes when edited, which wakes it.
+        return result, self.interval_s if result.active else None, 1.0

@@ -29,17 +29,20 @@ def recorded(manifest: Obj) -> dict[str, str] | None:
 
 
 def changed(manifest: Obj) -> list[str]:
-    """The immutable fields that differ from the recorded ones (none when nothing recorded)."""
+    """The immutable fields that differ from the recorded ones (none when nothing recorded;
+    a field an older operator did not record is recorded now, not judged)."""
     before = recorded(manifest)
     if before is None:
         return []
     now = hashes(manifest["spec"])
-    return [f"spec.{f}" for f in IMMUTABLE_FIELDS if before.get(f) != now[f]]
+    return [f"spec.{f}" for f in IMMUTABLE_FIELDS if f in before and before[f] != now[f]]
 
 
-def annotation_patch(manifest: Obj) -> Obj | None:
-    """The metadata patch that records the current hashes, or None if already recorded."""
-    current = hashes(manifest["spec"])
-    if recorded(manifest) == current:
+def annotation_patch(manifest: Obj, started: bool) -> Obj | None:
+    """The metadata patch that records the current hashes (once trials exist, only of fields
+    not yet recorded), or None when there is nothing to record."""
+    before = recorded(manifest) or {}
+    current = {**hashes(manifest["spec"]), **(before if started else {})}
+    if before == current:
         return None
     return {"metadata": {"annotations": {SEARCH_HASH: json.dumps(current, sort_keys=True)}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubenas.api.schema import GROUP, VERSION
+from kubenas.api.schema import GROUP, IMMUTABLE, VERSION
 
 Obj = dict[str, Any]
 
@@ -15,7 +15,7 @@ EXPERIMENT_LABEL = "kubenas.io/experiment"
 TRIAL_LABEL = "kubenas.io/trial"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubenas"}
 SEARCH_HASH = "kubenas.io/search-hash"  # annotation: immutable spec fields as first seen
-IMMUTABLE_FIELDS = ("searchSpace", "objective", "strategy")
+IMMUTABLE_FIELDS = IMMUTABLE
 
 
 def labels(experiment: str, trial: str | None = None) -> dict[str, str]:

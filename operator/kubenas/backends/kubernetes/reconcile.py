@@ -1,10 +1,17 @@
 """One reconcile of one experiment: read everything, ask the engine, apply the decision.
 
-Every input is read from the API server on each pass and every write is idempotent
-(deterministic names, 409 taken as done, status derived from pods), so the operator can be
-killed between any two calls and the next pass continues where this one stopped. The order
-of writes keeps that true: a trial's status records a new attempt before its pod exists, a
-trial is marked Stopped before its pod is deleted, and NASTrials are created in index order.
+Every write is idempotent (deterministic names, 409 AlreadyExists taken as done, status
+derived from pods) and carries the resourceVersion it was based on, so the operator can be
+killed between any two calls, or read a view that lags behind its own writes, and the next
+pass continues where this one stopped. The order of writes keeps that true: a trial's
+status records a new attempt before its pod exists, a trial is marked Stopped before its
+pod is deleted, NASTrials are created in index order, and a retried trial's pod starts only
+once the previous attempt's pod is gone.
+
+What the API server refuses becomes status, never a stalled pass: a permanent refusal (403
+from quotas, Pod Security or a webhook; 422/400 for an invalid object) stalls the
+experiment with the server's reason and message, and creating is retried slowly; the rest
+of the pass goes on. Transient failures were already retried by `Kube`.
 """
 
 from __future__ import annotations
@@ -22,17 +29,12 @@ from kubenas.api.validate import FieldError
 from kubenas.backends.kubernetes import immutability, pods, trials
 from kubenas.backends.kubernetes.capacity import TERMINAL, gpu_capacity
 from kubenas.backends.kubernetes.events import EventRecorder
-from kubenas.backends.kubernetes.kube import (
-    NODES,
-    Api,
-    ApiError,
-    experiment_path,
-    pod_path,
-    trial_path,
-)
+from kubenas.backends.kubernetes.kube import Api, ApiError, experiment_path, pod_path, trial_path
 from kubenas.backends.kubernetes.learning_curves import CurveSource, extend
-from kubenas.backends.kubernetes.objects import Obj, pod_name, selector
+from kubenas.backends.kubernetes.objects import TRIAL_LABEL, Obj, pod_name
 from kubenas.backends.kubernetes.observability import OperatorMetrics
+from kubenas.backends.kubernetes.policy import TrialPodPolicy
+from kubenas.backends.kubernetes.sources import Listed, Source
 from kubenas.backends.kubernetes.status import Problem, build, merge_patch
 from kubenas.backends.kubernetes.timefmt import parse_time, rfc3339
 from kubenas.backends.kubernetes.trial_lifecycle import MAX_ATTEMPTS, Observation, observe
@@ -41,9 +43,11 @@ from kubenas.engine.status import counts
 
 log = logging.getLogger(__name__)
 SUSPENDED = "Suspended"
-UNFINISHED = "status.phase!=Succeeded,status.phase!=Failed"
-FINISHED = "status.phase!=Pending,status.phase!=Running,status.phase!=Unknown"
-MAX_SELECTED_TRIALS = 100  # beyond this, a label selector naming each trial gets too long
+Key = tuple[str, str]
+# A refusal's reason: what was refused, and how.
+REFUSALS = {(True, 403): "TrialCreateForbidden", (True, 422): "TrialInvalid",
+            (True, 400): "TrialInvalid", (False, 403): "PodCreateForbidden",
+            (False, 422): "PodInvalid", (False, 400): "PodInvalid"}
 
 
 @dataclass
@@ -51,7 +55,21 @@ class Settings:
     trainer_image: str
     curves: CurveSource | None = None
     curve_interval_s: float = 2.0
+    keep_finished_pods: int = 20
+    policy: TrialPodPolicy = field(default_factory=TrialPodPolicy)
+    refusal_backoff_s: float = 30.0  # how slowly a permanently refused create is retried
     now: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class PassResult:
+    exists: bool
+    active: bool  # still has work: poll again soon
+    stale: bool = False  # a write met a newer version: look again at once
+
+
+class Stale(Exception):
+    """A write was based on an older version than the server's; the pass ends here."""
 
 
 @dataclass
@@ -59,11 +77,12 @@ class _Pass:
     """What one reconcile works on: the experiment and its trials, kept current as it writes."""
 
     manifest: Obj
-    exp: Experiment | None
-    objs: dict[int, Obj]
-    records: list[Trial]
-    pods: dict[str, Obj]
-    now: float
+    source: Source
+    exp: Experiment | None = None
+    objs: dict[int, Obj] = field(default_factory=dict)
+    records: list[Trial] = field(default_factory=list)
+    pods: dict[str, Obj] = field(default_factory=dict)
+    now: float = 0.0
     problem: Problem | None = None
     decision: Decision = field(default_factory=Decision)
 
@@ -75,97 +94,106 @@ class _Pass:
     def name(self) -> str:
         return str(self.manifest["metadata"]["name"])
 
+    @property
+    def key(self) -> Key:
+        return self.namespace, self.name
+
 
 class Reconciler:
     """Reconciles experiments; holds only caches and throttles, never state that matters."""
 
-    def __init__(self, api: Api, settings: Settings, metrics: OperatorMetrics) -> None:
+    def __init__(self, api: Api, settings: Settings, metrics: OperatorMetrics,
+                 source: Source | None = None) -> None:
         self.api = api
         self.settings = settings
         self.metrics = metrics
+        self.source = source or Listed(api)
         self.events = EventRecorder(api)
-        # (uid, generation) -> parsed spec and its engine: parsing validates CEL rules and is
+        # (uid, generation) -> parsed spec and its engine: parsing evaluates CEL rules and is
         # too slow to repeat on every pass; the spec only changes with the generation.
-        self._specs: dict[tuple[str, str], tuple[tuple[str, int], Experiment | ManifestError,
-                                                  Engine | None]] = {}
-        self._last_curves: dict[tuple[str, str], float] = {}
-        # Per experiment, NASTrial uid -> (resourceVersion, record): an unchanged NASTrial
-        # yields the same record object, so the engine's digest rescans only from the first
-        # trial that changed.
-        self._records: dict[tuple[str, str], dict[str, tuple[str, Trial]]] = {}
+        self._specs: dict[Key, tuple[tuple[str, int], Experiment | ManifestError,
+                                     Engine | None]] = {}
+        self._last_curves: dict[Key, float] = {}
+        # NASTrial uid -> (resourceVersion, record): an unchanged NASTrial yields the same
+        # record object, so the engine's digest rescans only from the first trial that changed.
+        self._records: dict[Key, dict[str, tuple[str, Trial]]] = {}
+        self._refused: dict[Key, tuple[float, Problem]] = {}
 
-    def reconcile(self, namespace: str, name: str) -> tuple[bool, bool]:
-        """One pass; (the experiment exists, it still has work and should be polled)."""
-        manifest = self.api.get(experiment_path(namespace, name))
+    def reconcile(self, namespace: str, name: str, source: Source | None = None) -> PassResult:
+        """One pass, reading trials and pods from `source` (default: the API)."""
         key = (namespace, name)
+        manifest = self.api.get(experiment_path(namespace, name))
         if manifest is None or manifest["metadata"].get("deletionTimestamp"):
             self.metrics.observe(key, None, None)
-            self._specs.pop(key, None)
+            self.release(key)
             self._last_curves.pop(key, None)
-            self._records.pop(key, None)
-            return False, False
-        p = self._load(manifest)
-        if p.exp is not None:
-            self._sync_trials(p)
-            if p.problem is None:
-                self._decide_and_apply(p)
-            self._update_curves(p)
-        self._write_status(p)
+            return PassResult(False, False)
+        p = _Pass(manifest, source or self.source, now=self.settings.now())
+        try:
+            self._load(p)
+            if p.exp is not None:
+                self._sync_trials(p)
+                if p.problem is None or not p.problem.fatal:
+                    self._decide_and_apply(p)
+                self._update_curves(p)
+                self._delete_finished_pods(p)
+            self._write_status(p)
+        except Stale:
+            return PassResult(True, True, stale=True)
         phase = (p.manifest.get("status") or {}).get("phase")
         self.metrics.observe(key, phase, counts(p.records))
-        return True, phase not in ("Succeeded", "Failed")
+        done = phase in ("Succeeded", "Failed")
+        if done:
+            self.release(key)
+        return PassResult(True, not done)
+
+    def release(self, key: Key) -> None:
+        """Forget what a finished or deleted experiment kept in memory."""
+        self._specs.pop(key, None)
+        self._records.pop(key, None)
+        self._refused.pop(key, None)
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _load(self, manifest: Obj) -> _Pass:
-        meta = manifest["metadata"]
-        ns, name = meta["namespace"], meta["name"]
-        objs = self.api.list(trial_path(ns), selector(name))
+    def _load(self, p: _Pass) -> None:
+        ns, name = p.key
+        objs = p.source.trials(ns, name)
         live = {o["metadata"].get("uid") for o in objs}
-        cache = self._records.get((ns, name), {})
-        self._records[(ns, name)] = {u: v for u, v in cache.items() if u in live}
-        records = trials.history(objs, self._record)
+        cache = self._records.get(p.key, {})
+        self._records[p.key] = {u: v for u, v in cache.items() if u in live}
+        p.records = trials.history(objs, self._record)
         by_index = {int(o["spec"]["index"]): o for o in objs}
-        p = _Pass(manifest, None, {r.index: by_index[r.index] for r in records}, records,
-                  self._pods(ns, name, [by_index[r.index] for r in records if r.active]),
-                  self.settings.now())
-        spec = self._spec(manifest)
+        p.objs = {r.index: by_index[r.index] for r in p.records}
+        p.pods = {o["metadata"]["name"]: o for o in p.source.pods(ns, name)}
+        spec = self._spec(p.manifest)
         if isinstance(spec, ManifestError):
             p.problem = Problem("InvalidSpec", str(spec), fatal=True)
-            return p
-        p.exp = spec
-        if p.exp.tabular is not None:
+            return
+        if spec.tabular is not None:
             p.problem = Problem("InvalidSpec", "spec.tabular runs only with kubenas run and "
                                                "kubenas bench; remove it to run on a cluster",
                                 fatal=True)
-            p.exp = None
-            return p
-        changed = immutability.changed(manifest) if records else []
+            return
+        p.exp = spec
+        changed = immutability.changed(p.manifest) if p.records else []
+        violations = self.settings.policy.violations(spec)
         if changed:
             p.problem = Problem("ImmutableFieldChanged",
                                 f"{', '.join(changed)} changed after trials started; the "
                                 "operator keeps the running trials but starts no new ones. "
                                 "Revert the change, or create a new NASExperiment.",
                                 fatal=False)
+        elif violations:
+            p.problem = Problem("TrialPodPolicy", "; ".join(map(str, violations)) + " (the "
+                                "operator's trial-pod policy; see the chart's trialPodPolicy)",
+                                fatal=False)
         else:
-            patch = immutability.annotation_patch(manifest)
+            patch = immutability.annotation_patch(p.manifest, started=bool(p.records))
             if patch is not None:
-                self.api.patch(experiment_path(ns, name), patch)
-        return p
-
-    def _pods(self, ns: str, name: str, active: list[Obj]) -> dict[str, Obj]:
-        """The pods that matter: unfinished ones, and those of active trials.
-
-        Finished pods of finished trials are left out, so the cost of a pass does not grow
-        with the number of trials run so far (their results are in the NASTrials).
-        """
-        pods = self.api.list(pod_path(ns), selector(name), UNFINISHED)
-        names = [o["metadata"]["name"] for o in active]
-        if len(names) > MAX_SELECTED_TRIALS:
-            pods = self.api.list(pod_path(ns), selector(name))
-        elif names:
-            pods += self.api.list(pod_path(ns), selector(name, names), FINISHED)
-        return {x["metadata"]["name"]: x for x in pods}
+                p.manifest = self._write(self.api.patch, experiment_path(ns, name), patch)
+            refused = self._refused.get(p.key)
+            if refused is not None:
+                p.problem = refused[1]
 
     # -- trials and their pods --------------------------------------------------------------
 
@@ -194,9 +222,10 @@ class Reconciler:
             phase = (pod.get("status") or {}).get("phase")
             if (name not in current and phase not in TERMINAL
                     and not pod["metadata"].get("deletionTimestamp")):
-                self.api.delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+                self._delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
 
     def _apply_observation(self, p: _Pass, record: Trial, obs: Observation) -> None:
+        assert p.exp is not None
         name = p.objs[record.index]["metadata"]["name"]
         if obs.retry:
             if record.attempt + 1 >= MAX_ATTEMPTS:
@@ -219,8 +248,7 @@ class Reconciler:
                          completionTime=obs.finish_time or rfc3339(p.now))
             if obs.phase == "Succeeded":
                 patch.update(metrics=obs.metrics, curve=list(obs.curve or record.curve) or None,
-                             value=obs.metrics.get(p.exp.objective.primary.metric)
-                             if p.exp else None)
+                             value=obs.metrics.get(p.exp.objective.primary.metric))
             else:
                 self.metrics.trial_failures.labels(obs.reason or "Error").inc()
                 self._event(p, "TrialFailed", f"trial {name} failed: {obs.reason}: "
@@ -237,10 +265,28 @@ class Reconciler:
         patch = merge_patch(current, desired)
         if not patch:
             return
-        name = obj["metadata"]["name"]
-        obj = self.api.patch(trial_path(p.namespace, name) + "/status", {"status": patch})
+        body = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                "status": patch}
+        path = trial_path(p.namespace, obj["metadata"]["name"]) + "/status"
+        obj = self._write(self.api.patch, path, body)
         p.objs[index] = obj
         p.records[index] = self._record(obj)
+
+    def _write(self, call: Callable[[str, Obj], Obj], path: str, body: Obj) -> Obj:
+        """A write whose conflict or disappearance means the view is stale."""
+        try:
+            return call(path, body)
+        except ApiError as exc:
+            if exc.status in (404, 409):
+                raise Stale(str(exc)) from exc
+            raise
+
+    def _delete(self, path: str, grace_s: int | None = None) -> None:
+        """Deletes are retried by the next pass: a refused one is logged, not raised."""
+        try:
+            self.api.delete(path, grace_s)
+        except ApiError as exc:
+            log.warning("deleting %s failed: %s", path, exc)
 
     def _record(self, obj: Obj) -> Trial:
         meta = obj["metadata"]
@@ -251,6 +297,18 @@ class Reconciler:
             cached = (str(version), trials.to_record(obj))
             cache[uid] = cached
         return cached[1]
+
+    def _delete_finished_pods(self, p: _Pass) -> None:
+        """Finished pods (their trial's result is recorded, or an earlier attempt's) beyond
+        the last few, which are kept for logs."""
+        current = {pod_name(p.objs[r.index]["metadata"]["name"], r.attempt)
+                   for r in p.records if r.active}
+        finished = sorted(name for name, pod in p.pods.items()
+                          if name not in current and _terminal(pod)
+                          and not pod["metadata"].get("deletionTimestamp"))
+        for name in finished[: max(0, len(finished) - self.settings.keep_finished_pods)]:
+            self._delete(pod_path(p.namespace, name))
+            p.pods.pop(name, None)
 
     # -- the engine's decision --------------------------------------------------------------
 
@@ -273,7 +331,7 @@ class Reconciler:
         return cached[1]
 
     def _engine(self, p: _Pass) -> Engine:
-        engine = self._specs[(p.namespace, p.name)][2]
+        engine = self._specs[p.key][2]
         assert engine is not None
         return engine
 
@@ -281,10 +339,12 @@ class Reconciler:
         assert p.exp is not None
         if not p.exp.budget.gpu_aware:
             return None
+        nodes = p.source.nodes()
+        if nodes is None:
+            return None  # no node access (namespaced install): maxParallelTrials only
         own = {(p.namespace, pod_name(p.objs[r.index]["metadata"]["name"], r.attempt))
                for r in p.records if r.active}
-        return gpu_capacity(p.exp.trial_template, self.api.list(NODES),
-                            self.api.list(pod_path()), own)
+        return gpu_capacity(p.exp.trial_template, nodes, p.source.gpu_pods(), own)
 
     def _decide_and_apply(self, p: _Pass) -> None:
         assert p.exp is not None
@@ -297,13 +357,38 @@ class Reconciler:
             stops.update({r.index: SUSPENDED for r in p.records if r.active})
         for index, reason in sorted(stops.items()):
             self._stop(p, index, reason)
+        if not self._may_create(p):
+            return
         for new in p.decision.create:
             if not self._create_trial(p, new):
                 break
         if not p.exp.suspend and p.decision.outcome is None:
             for record in list(p.records):
-                if record.phase == "Pending":
-                    self._start_pod(p, record)
+                if record.phase == "Pending" and not self._start_pod(p, record):
+                    break
+
+    def _may_create(self, p: _Pass) -> bool:
+        """No creates while stalled, except to retry a refusal once its backoff is over."""
+        if p.problem is None:
+            return True
+        refused = self._refused.get(p.key)
+        return refused is not None and p.problem is refused[1] and \
+            p.now - refused[0] >= self.settings.refusal_backoff_s
+
+    def _refuse(self, p: _Pass, exc: ApiError, trial: bool, what: str) -> None:
+        reason = REFUSALS.get((trial, exc.status), "CreateRefused")
+        problem = Problem(reason, f"the API server refused {what}: {exc.message}", fatal=False)
+        known = self._refused.get(p.key)
+        if known is None or known[1].message != problem.message:
+            self._event(p, reason, problem.message, warning=True)
+        self._refused[p.key] = (p.now, problem)
+        p.problem = problem
+        log.warning("%s/%s: %s", *p.key, problem.message)
+
+    def _cleared(self, p: _Pass) -> None:
+        if self._refused.pop(p.key, None) is not None and p.problem is not None and \
+                p.problem.reason in REFUSALS.values():
+            p.problem = None
 
     def _stop(self, p: _Pass, index: int, reason: str) -> None:
         record = p.records[index]
@@ -314,7 +399,7 @@ class Reconciler:
                                      "completionTime": rfc3339(p.now)})
         name = pod_name(p.objs[index]["metadata"]["name"], record.attempt)
         if name in p.pods:
-            self.api.delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+            self._delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
         self._event(p, "TrialStopped", f"trial {p.objs[index]['metadata']['name']} stopped: "
                     f"{reason}")
 
@@ -330,9 +415,13 @@ class Reconciler:
             existing = self.api.get(trial_path(p.namespace, name)) if exc.status == 409 else None
             if existing is None:
                 p.records.pop()
-                log.warning("creating trial %s failed: %s", name, exc)
+                if exc.transient:
+                    log.warning("creating trial %s failed: %s", name, exc)
+                else:
+                    self._refuse(p, exc, True, f"NASTrial {name}")
                 return False
             obj = existing  # created by a pass that crashed before it could go on
+        self._cleared(p)
         p.objs[new.index] = obj
         p.records[new.index] = self._record(obj)
         if new.parent is not None:
@@ -342,30 +431,37 @@ class Reconciler:
             self._event(p, "TrialCreated", f"trial {name} created at budget {new.budget:g}")
         return True
 
-    def _start_pod(self, p: _Pass, record: Trial) -> None:
+    def _start_pod(self, p: _Pass, record: Trial) -> bool:
+        """Create the trial's pod; False stops this pass's pod creations."""
         assert p.exp is not None
         obj = p.objs[record.index]
-        name = pod_name(obj["metadata"]["name"], record.attempt)
+        trial = obj["metadata"]["name"]
+        name = pod_name(trial, record.attempt)
         if name in p.pods or (obj.get("status") or {}).get("pod") == name:
-            return
+            return True
+        if any(other["metadata"].get("labels", {}).get(TRIAL_LABEL) == trial
+               and not _terminal(other) for other in p.pods.values()):
+            return True  # an earlier attempt's pod still runs or terminates: one at a time
         body = pods.render(p.exp, obj, p.records, record.attempt, self.settings.trainer_image)
         try:
             p.pods[name] = self.api.create(pod_path(p.namespace), body)
         except ApiError as exc:
-            if exc.status in (400, 422):  # the template renders a pod the server refuses
-                self._apply_observation(p, record, Observation(
-                    "Failed", "PodRejected", f"the API server refused the trial pod: {exc}"))
-                return
+            if exc.transient:
+                log.warning("creating pod %s failed: %s", name, exc)
+                return False
             if exc.status != 409:
-                raise
+                self._refuse(p, exc, False, f"pod {name}")
+                return False
+        self._cleared(p)
         self.metrics.trial_starts.inc()
         self._patch_trial(p, record.index, {"phase": "Pending", "pod": name,
                                             "attempt": record.attempt})
+        return True
 
     # -- learning curves and status ---------------------------------------------------------
 
     def _update_curves(self, p: _Pass) -> None:
-        source, key = self.settings.curves, (p.namespace, p.name)
+        source, key = self.settings.curves, p.key
         if source is None or p.exp is None:
             return
         if p.now - self._last_curves.get(key, 0.0) < self.settings.curve_interval_s:
@@ -390,12 +486,16 @@ class Reconciler:
 
     def _write_status(self, p: _Pass) -> None:
         old = p.manifest.get("status") or {}
-        new = build(p.exp, p.manifest, p.records, p.decision.outcome, p.problem, p.now)
+        engine = self._specs.get(p.key, (None, None, None))[2]
+        new = build(p.exp, p.manifest, p.records, p.decision.outcome, p.problem, p.now,
+                    engine.space if engine is not None else None)
         patch = merge_patch(old, new)
         if not patch:
             return
         path = experiment_path(p.namespace, p.name) + "/status"
-        p.manifest = self.api.patch(path, {"status": patch})
+        body = {"metadata": {"resourceVersion": p.manifest["metadata"]["resourceVersion"]},
+                "status": patch}
+        p.manifest = self._write(self.api.patch, path, body)
         if new["phase"] != old.get("phase"):
             self._phase_event(p, new, old.get("phase"))
 
@@ -414,3 +514,7 @@ class Reconciler:
 
     def _event(self, p: _Pass, reason: str, message: str, *, warning: bool = False) -> None:
         self.events.post(p.manifest, reason, message, now=p.now, warning=warning)
+
+
+def _terminal(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in TERMINAL
