@@ -1,8 +1,9 @@
 """A fast trainer that honours the trial contract, for operator tests that need no torch.
 
 The objective is a deterministic function of the architecture, so two runs of the same
-search must find the same best. FAKE_MODE=crash exits 1, FAKE_MODE=hang never finishes;
-FAKE_EPOCH_S sets the time per epoch.
+search must find the same best. FAKE_MODE=crash exits 1, FAKE_MODE=hang never finishes,
+FAKE_MODE=nan-loss reports a NaN val_loss beside its objective; FAKE_EPOCH_S sets the time
+per epoch. In an indexed Job only completion index 0 reports.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ mode = os.environ.get("FAKE_MODE", "ok")
 if mode == "crash":
     print("fake trainer: simulated CUDA error", file=sys.stderr)
     sys.exit(1)
+if os.environ.get("JOB_COMPLETION_INDEX", "0") != "0":
+    sys.exit(0)  # a worker of a multi-pod trial: only index 0 reports the result
 arch = json.loads(os.environ["KUBENAS_ARCHITECTURE"])["params"]
 budget = int(float(os.environ["KUBENAS_BUDGET"]))
 registry = CollectorRegistry()
@@ -32,7 +35,8 @@ for epoch in range(1, budget + 1):
     curve.append(round(quality * (1 - 0.5 ** epoch), 6))
     metric.labels("val_accuracy").set(curve[-1])
     epoch_gauge.set(epoch)
-line = json.dumps({"metrics": {"val_accuracy": curve[-1]}, "budget": budget, "curve": curve})
+metrics = {"val_accuracy": curve[-1], **({"val_loss": float("nan")} if mode == "nan-loss" else {})}
+line = json.dumps({"metrics": metrics, "budget": budget, "curve": curve})  # NaN: not JSON
 with open(os.environ.get("KUBENAS_TERMINATION_LOG", "/dev/termination-log"), "w") as fh:
     fh.write(line)
 print("KUBENAS_RESULT " + line, flush=True)

@@ -101,11 +101,13 @@ class FakeApi:
 
     # the Api protocol
     def get(self, path: str) -> Obj | None:
+        self.calls.append(("GET", path))
         obj = self.objects.get(path)
         return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, path: str, label_selector: str | None = None,
              field_selector: str | None = None) -> list[Obj]:
+        self.calls.append(("GET", path))
         if path == "/api/v1/pods":
             out = [copy.deepcopy(o) for k, o in self.objects.items() if "/pods/" in k]
         else:
@@ -156,7 +158,8 @@ class FakeApi:
         self.objects[path] = stored
         return copy.deepcopy(stored)
 
-    def delete(self, path: str, grace_period_s: int | None = None) -> None:
+    def delete(self, path: str, grace_period_s: int | None = None,
+               propagation: str | None = None) -> None:
         self._write("DELETE", path)
         self.objects.pop(path, None)
 

@@ -73,3 +73,37 @@ def test_scheduling_fields_pass_through() -> None:
     assert env["KUBENAS_RESUME_FROM"] == "/ckpt/e-0"
     assert env["EXTRA"] == "1"
     assert pods.gpus_per_trial(TEMPLATE) == 1
+
+
+def test_a_pod_spec_keeps_its_sidecars_and_the_trainer_honours_the_contract() -> None:
+    template = {"podSpec": {
+        "containers": [{"name": "proxy", "image": "envoy:1"},
+                       {"name": "trainer", "image": "mine:2", "env": [{"name": "MINE",
+                                                                        "value": "x"}]}],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}],
+        "securityContext": {"runAsUser": 2000, "runAsNonRoot": True}},
+        "volumes": [{"name": "scratch", "emptyDir": {}}]}
+    pod = _render(template)
+    sidecar, trainer = pod["spec"]["containers"]
+    assert sidecar == {"name": "proxy", "image": "envoy:1"}
+    assert trainer["image"] == "mine:2"
+    env = {e["name"]: e.get("value") for e in trainer["env"]}
+    assert env["MINE"] == "x" and env["KUBENAS_SEED"] == "7"
+    assert trainer["ports"][-1]["name"] == "metrics"
+    assert [v["name"] for v in pod["spec"]["volumes"]] == ["data", "scratch"]
+    assert pod["spec"]["securityContext"] == {"runAsUser": 2000, "runAsNonRoot": True}
+    assert pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_a_job_workload_is_an_indexed_job_the_operator_retries_itself() -> None:
+    job = _render({"workload": {"kind": "Job", "replicas": 3}}, attempt=1, trialTimeout="60s")
+    assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")
+    assert job["metadata"]["name"] == "e-1-a1"
+    assert job["metadata"]["ownerReferences"][0]["uid"] == "u1"
+    spec = job["spec"]
+    assert (spec["completions"], spec["parallelism"]) == (3, 3)
+    assert spec["completionMode"] == "Indexed" and spec["backoffLimit"] == 0
+    assert spec["activeDeadlineSeconds"] == 60
+    assert "activeDeadlineSeconds" not in spec["template"]["spec"]
+    assert spec["template"]["metadata"]["labels"]["kubenas.io/trial"] == "e-1"
+    assert _env({"spec": spec["template"]["spec"]})["KUBENAS_SEED"] == "7"

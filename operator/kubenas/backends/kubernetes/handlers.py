@@ -24,6 +24,7 @@ from kubenas.backends.kubernetes.objects import (
     Obj,
 )
 from kubenas.backends.kubernetes.sources import Snapshot, requests_gpus
+from kubenas.backends.kubernetes.trial_lifecycle import COMPLETION_INDEX
 
 META = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
         "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences")
@@ -46,11 +47,15 @@ def trial_view(body: Mapping[str, Any]) -> Obj:
 
 def pod_view(body: Mapping[str, Any]) -> Obj:
     spec = body.get("spec") or {}
-    return {"metadata": _meta(body, ("prometheus.io/port",)),
+    return {"metadata": _meta(body, ("prometheus.io/port", COMPLETION_INDEX)),
             "spec": {"nodeName": spec.get("nodeName"),
                      "containers": [{"name": c.get("name"), "resources": c.get("resources")}
                                     for c in spec.get("containers") or []]},
             "status": dict(body.get("status") or {})}
+
+
+def job_view(body: Mapping[str, Any]) -> Obj:
+    return {"metadata": _meta(body), "status": dict(body.get("status") or {})}
 
 
 def node_view(body: Mapping[str, Any]) -> Obj:
@@ -65,12 +70,14 @@ class Indices:
     def __init__(self) -> None:
         self.trials: Any = None
         self.pods: Any = None
+        self.jobs: Any = None
         self.nodes: Any = None
         self.gpu_pods: Any = None
 
     def snapshot(self, key: Key) -> Snapshot:
         return Snapshot(list(self.trials.get(key, [])) if self.trials is not None else [],
                         list(self.pods.get(key, [])) if self.pods is not None else [],
+                        list(self.jobs.get(key, [])) if self.jobs is not None else [],
                         _all(self.nodes) if self.nodes is not None else None,
                         _all(self.gpu_pods) if self.gpu_pods is not None else [])
 
@@ -100,6 +107,13 @@ def register(registry: kopf.OperatorRegistry, controller: Controller, indices: I
             return None
         return {(namespace, labels[EXPERIMENT_LABEL]): pod_view(body)}
 
+    @kopf.index("batch", "v1", "jobs", labels=MANAGED_BY, id="kubenas_jobs", registry=registry)
+    def kubenas_jobs(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
+                     **_: Any) -> dict[Key, Obj] | None:
+        if EXPERIMENT_LABEL not in labels or namespace is None:
+            return None
+        return {(namespace, labels[EXPERIMENT_LABEL]): job_view(body)}
+
     if node_access:
         @kopf.index("", "v1", "nodes", id="kubenas_nodes", registry=registry)
         def kubenas_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, Obj]:
@@ -116,6 +130,7 @@ def register(registry: kopf.OperatorRegistry, controller: Controller, indices: I
     @kopf.on.startup(registry=registry)
     async def keep_indices(**kwargs: Any) -> None:
         indices.trials, indices.pods = kwargs["kubenas_trials"], kwargs["kubenas_pods"]
+        indices.jobs = kwargs["kubenas_jobs"]
         indices.nodes = kwargs.get("kubenas_nodes")
         indices.gpu_pods = kwargs.get("kubenas_gpu_pods")
 
@@ -130,6 +145,11 @@ def register(registry: kopf.OperatorRegistry, controller: Controller, indices: I
 
     @kopf.on.event(GROUP, VERSION, TRIALS, labels=MANAGED_BY, registry=registry)
     async def trial_changed(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
+        if namespace and EXPERIMENT_LABEL in labels:
+            controller.kick(namespace, labels[EXPERIMENT_LABEL])
+
+    @kopf.on.event("batch", "v1", "jobs", labels=MANAGED_BY, registry=registry)
+    async def job_changed(labels: Mapping[str, str], namespace: str | None, **_: Any) -> None:
         if namespace and EXPERIMENT_LABEL in labels:
             controller.kick(namespace, labels[EXPERIMENT_LABEL])
 

@@ -54,7 +54,8 @@ class Api(Protocol):
     def create(self, path: str, obj: Obj) -> Obj: ...
     def patch(self, path: str, patch: Obj) -> Obj: ...
     def update(self, path: str, obj: Obj) -> Obj: ...
-    def delete(self, path: str, grace_period_s: int | None = None) -> None: ...
+    def delete(self, path: str, grace_period_s: int | None = None,
+               propagation: str | None = None) -> None: ...
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -77,6 +78,11 @@ def trial_path(namespace: str, name: str = "") -> str:
 
 def pod_path(namespace: str | None = None, name: str = "") -> str:
     base = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+    return f"{base}/{name}" if name else base
+
+
+def job_path(namespace: str, name: str = "") -> str:
+    base = f"/apis/batch/v1/namespaces/{namespace}/jobs"
     return f"{base}/{name}" if name else base
 
 
@@ -170,8 +176,10 @@ class Kube:
     def update(self, path: str, obj: Obj) -> Obj:
         return self.request("PUT", path, obj)
 
-    def delete(self, path: str, grace_period_s: int | None = None) -> None:
-        body = {"gracePeriodSeconds": grace_period_s} if grace_period_s is not None else None
+    def delete(self, path: str, grace_period_s: int | None = None,
+               propagation: str | None = None) -> None:
+        options = {"gracePeriodSeconds": grace_period_s, "propagationPolicy": propagation}
+        body = {k: v for k, v in options.items() if v is not None} or None
         try:
             self.request("DELETE", path, body)
         except ApiError as exc:

@@ -7,6 +7,7 @@ Defaults follow the restricted Pod Security Standard; scheduling fields pass thr
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +31,7 @@ CONTAINER_SECURITY: Obj = {"allowPrivilegeEscalation": False, "runAsNonRoot": Tr
                            "seccompProfile": {"type": "RuntimeDefault"}}
 # Template fields copied onto the pod spec as they are.
 PASSTHROUGH = ("nodeSelector", "tolerations", "affinity", "priorityClassName",
-               "runtimeClassName", "serviceAccountName", "volumes")
+               "runtimeClassName", "serviceAccountName")
 
 
 def checkpoint_dirs(exp: Experiment, trial: Trial) -> tuple[str | None, str | None]:
@@ -58,7 +59,31 @@ def gpus_per_trial(template: Obj) -> int:
 
 def render(exp: Experiment, trial_obj: Obj, trials: Sequence[Trial], attempt: int,
            default_image: str) -> Obj:
-    """The Pod for `attempt` of the trial `trial_obj` (a NASTrial with metadata.uid)."""
+    """The workload for `attempt` of the trial `trial_obj` (a NASTrial with metadata.uid):
+    a Pod, or with `workload.kind: Job` an indexed Job of `replicas` such pods."""
+    name = trial_obj["metadata"]["name"]
+    metadata, spec = _pod_template(exp, trial_obj, trials, default_image)
+    workload = exp.trial_template.get("workload") or {}
+    owner = {"name": pod_name(name, attempt), "namespace": exp.namespace,
+             "ownerReferences": [owner_reference(trial_obj)]}
+    if workload.get("kind") != "Job":
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {**metadata, **owner},
+                "spec": spec}
+    replicas = int(workload.get("replicas", 1))
+    job_spec: Obj = {"completions": replicas, "parallelism": replicas,
+                     "completionMode": "Indexed", "backoffLimit": 0,
+                     "template": {"metadata": metadata, "spec": spec}}
+    if "activeDeadlineSeconds" in spec:
+        job_spec["activeDeadlineSeconds"] = spec.pop("activeDeadlineSeconds")
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {**owner, "labels": metadata["labels"]}, "spec": job_spec}
+
+
+def _pod_template(exp: Experiment, trial_obj: Obj, trials: Sequence[Trial],
+                  default_image: str) -> tuple[Obj, Obj]:
+    """(metadata, spec) of a trial pod: the template's podSpec, if any, with the trainer
+    container made to honour the trial contract, and kubenas' restricted defaults for what
+    neither sets."""
     tpl = exp.trial_template
     name = trial_obj["metadata"]["name"]
     index = int(trial_obj["spec"]["index"])
@@ -66,23 +91,37 @@ def render(exp: Experiment, trial_obj: Obj, trials: Sequence[Trial], attempt: in
     own, parent = checkpoint_dirs(exp, trials[index])
     env = trial_env(exp, trials[index], seed=int(trial_obj["spec"]["seed"]), metrics_port=port,
                     checkpoint_dir=own, resume_from=parent)
-    container: Obj = {
-        "name": CONTAINER,
-        "image": tpl.get("image") or default_image,
-        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
-        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-                *({"name": k, "value": v} for k, v in env.items()),
-                *(tpl.get("env") or [])],
-        "securityContext": CONTAINER_SECURITY,
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    }
-    for key in ("command", "args", "resources", "volumeMounts"):
+    spec = copy.deepcopy(tpl.get("podSpec") or {})
+    containers = spec.setdefault("containers", [])
+    trainer = next((c for c in containers if c.get("name") == CONTAINER),
+                   containers[0] if containers else None)
+    if trainer is None:
+        trainer = {"name": CONTAINER}
+        containers.append(trainer)
+    trainer["image"] = tpl.get("image") or trainer.get("image") or default_image
+    trainer["ports"] = [*(trainer.get("ports") or []),
+                        {"name": "metrics", "containerPort": port, "protocol": "TCP"}]
+    trainer["env"] = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                      *({"name": k, "value": v} for k, v in env.items()),
+                      *(tpl.get("env") or []), *(trainer.get("env") or [])]
+    for key in ("envFrom", "volumeMounts"):
+        merged = [*(trainer.get(key) or []), *(tpl.get(key) or [])]
+        if merged:
+            trainer[key] = merged
+    for key in ("command", "args", "resources"):
         if tpl.get(key):
-            container[key] = tpl[key]
-    spec: Obj = {"containers": [container], "restartPolicy": "Never",
-                 "automountServiceAccountToken": False, "securityContext": POD_SECURITY,
-                 "enableServiceLinks": False,
-                 "terminationGracePeriodSeconds": TERMINATION_GRACE_S}
+            trainer[key] = tpl[key]
+    trainer.setdefault("securityContext", CONTAINER_SECURITY)
+    trainer.setdefault("terminationMessagePolicy", "FallbackToLogsOnError")
+    for key, value in (("automountServiceAccountToken", False),
+                       ("securityContext", POD_SECURITY), ("enableServiceLinks", False),
+                       ("terminationGracePeriodSeconds", TERMINATION_GRACE_S)):
+        spec.setdefault(key, value)
+    spec["restartPolicy"] = "Never"  # attempts are the operator's, not the kubelet's
+    for key in ("volumes", "imagePullSecrets"):
+        merged = [*(spec.get(key) or []), *(tpl.get(key) or [])]
+        if merged:
+            spec[key] = merged
     spec.update({k: tpl[k] for k in PASSTHROUGH if tpl.get(k)})
     if exp.budget.trial_timeout_s is not None:
         spec["activeDeadlineSeconds"] = max(1, int(exp.budget.trial_timeout_s))
@@ -91,8 +130,4 @@ def render(exp: Experiment, trial_obj: Obj, trials: Sequence[Trial], attempt: in
         pod_labels[QUEUE_LABEL] = tpl["queueName"]
     annotations = {**(tpl.get("annotations") or {}), "prometheus.io/scrape": "true",
                    "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod_name(name, attempt), "namespace": exp.namespace,
-                         "labels": pod_labels, "annotations": annotations,
-                         "ownerReferences": [owner_reference(trial_obj)]},
-            "spec": spec}
+    return {"labels": pod_labels, "annotations": annotations}, spec

@@ -29,7 +29,14 @@ from kubenas.api.validate import FieldError
 from kubenas.backends.kubernetes import immutability, pods, trials
 from kubenas.backends.kubernetes.capacity import TERMINAL, gpu_capacity
 from kubenas.backends.kubernetes.events import EventRecorder
-from kubenas.backends.kubernetes.kube import Api, ApiError, experiment_path, pod_path, trial_path
+from kubenas.backends.kubernetes.kube import (
+    Api,
+    ApiError,
+    experiment_path,
+    job_path,
+    pod_path,
+    trial_path,
+)
 from kubenas.backends.kubernetes.learning_curves import CurveSource, extend
 from kubenas.backends.kubernetes.objects import TRIAL_LABEL, Obj, pod_name
 from kubenas.backends.kubernetes.observability import OperatorMetrics
@@ -37,7 +44,14 @@ from kubenas.backends.kubernetes.policy import TrialPodPolicy
 from kubenas.backends.kubernetes.sources import Listed, Source
 from kubenas.backends.kubernetes.status import Problem, build, merge_patch
 from kubenas.backends.kubernetes.timefmt import parse_time, rfc3339
-from kubenas.backends.kubernetes.trial_lifecycle import MAX_ATTEMPTS, Observation, observe
+from kubenas.backends.kubernetes.trial_lifecycle import (
+    COMPLETION_INDEX,
+    JOB_NAME,
+    MAX_ATTEMPTS,
+    Observation,
+    observe,
+    observe_job,
+)
 from kubenas.engine.engine import Decision, Engine, NewTrial
 from kubenas.engine.status import counts
 
@@ -82,6 +96,7 @@ class _Pass:
     objs: dict[int, Obj] = field(default_factory=dict)
     records: list[Trial] = field(default_factory=list)
     pods: dict[str, Obj] = field(default_factory=dict)
+    jobs: dict[str, Obj] = field(default_factory=dict)
     now: float = 0.0
     problem: Problem | None = None
     decision: Decision = field(default_factory=Decision)
@@ -165,6 +180,7 @@ class Reconciler:
         by_index = {int(o["spec"]["index"]): o for o in objs}
         p.objs = {r.index: by_index[r.index] for r in p.records}
         p.pods = {o["metadata"]["name"]: o for o in p.source.pods(ns, name)}
+        p.jobs = {o["metadata"]["name"]: o for o in p.source.jobs(ns, name)}
         spec = self._spec(p.manifest)
         if isinstance(spec, ManifestError):
             p.problem = Problem("InvalidSpec", str(spec), fatal=True)
@@ -214,15 +230,21 @@ class Reconciler:
                 continue
             name = pod_name(p.objs[record.index]["metadata"]["name"], record.attempt)
             current.add(name)
-            obs = observe(p.pods.get(name), created=status.get("pod") == name,
-                          objective=objective)
+            created = status.get("pod") == name
+            obs = observe_job(p.jobs.get(name), _pods_of(p, name), created=created,
+                              objective=objective) if _is_job(p.exp) else \
+                observe(p.pods.get(name), created=created, objective=objective)
             if obs is not None:
                 self._apply_observation(p, record, obs)
         for name, pod in p.pods.items():
             phase = (pod.get("status") or {}).get("phase")
-            if (name not in current and phase not in TERMINAL
+            if (name not in current and phase not in TERMINAL and not _job_of(pod)
                     and not pod["metadata"].get("deletionTimestamp")):
                 self._delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+        for name, job in p.jobs.items():
+            if name not in current and not _finished(job) and \
+                    not job["metadata"].get("deletionTimestamp"):
+                self._delete(job_path(p.namespace, name), propagation="Background")
 
     def _apply_observation(self, p: _Pass, record: Trial, obs: Observation) -> None:
         assert p.exp is not None
@@ -281,10 +303,11 @@ class Reconciler:
                 raise Stale(str(exc)) from exc
             raise
 
-    def _delete(self, path: str, grace_s: int | None = None) -> None:
+    def _delete(self, path: str, grace_s: int | None = None,
+                propagation: str | None = None) -> None:
         """Deletes are retried by the next pass: a refused one is logged, not raised."""
         try:
-            self.api.delete(path, grace_s)
+            self.api.delete(path, grace_s, propagation)
         except ApiError as exc:
             log.warning("deleting %s failed: %s", path, exc)
 
@@ -303,12 +326,19 @@ class Reconciler:
         the last few, which are kept for logs."""
         current = {pod_name(p.objs[r.index]["metadata"]["name"], r.attempt)
                    for r in p.records if r.active}
+        keep = self.settings.keep_finished_pods
         finished = sorted(name for name, pod in p.pods.items()
-                          if name not in current and _terminal(pod)
+                          if name not in current and _terminal(pod) and not _job_of(pod)
                           and not pod["metadata"].get("deletionTimestamp"))
-        for name in finished[: max(0, len(finished) - self.settings.keep_finished_pods)]:
+        for name in finished[: max(0, len(finished) - keep)]:
             self._delete(pod_path(p.namespace, name))
             p.pods.pop(name, None)
+        done = sorted(name for name, job in p.jobs.items()
+                      if name not in current and _finished(job)
+                      and not job["metadata"].get("deletionTimestamp"))
+        for name in done[: max(0, len(done) - keep)]:  # their pods go with them
+            self._delete(job_path(p.namespace, name), propagation="Background")
+            p.jobs.pop(name, None)
 
     # -- the engine's decision --------------------------------------------------------------
 
@@ -400,6 +430,8 @@ class Reconciler:
         name = pod_name(p.objs[index]["metadata"]["name"], record.attempt)
         if name in p.pods:
             self._delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
+        if name in p.jobs:
+            self._delete(job_path(p.namespace, name), propagation="Background")
         self._event(p, "TrialStopped", f"trial {p.objs[index]['metadata']['name']} stopped: "
                     f"{reason}")
 
@@ -432,19 +464,21 @@ class Reconciler:
         return True
 
     def _start_pod(self, p: _Pass, record: Trial) -> bool:
-        """Create the trial's pod; False stops this pass's pod creations."""
+        """Create the trial's pod (or Job); False stops this pass's creations."""
         assert p.exp is not None
         obj = p.objs[record.index]
         trial = obj["metadata"]["name"]
         name = pod_name(trial, record.attempt)
-        if name in p.pods or (obj.get("status") or {}).get("pod") == name:
+        started = p.jobs if _is_job(p.exp) else p.pods
+        if name in started or (obj.get("status") or {}).get("pod") == name:
             return True
         if any(other["metadata"].get("labels", {}).get(TRIAL_LABEL) == trial
                and not _terminal(other) for other in p.pods.values()):
             return True  # an earlier attempt's pod still runs or terminates: one at a time
         body = pods.render(p.exp, obj, p.records, record.attempt, self.settings.trainer_image)
+        path = job_path(p.namespace) if _is_job(p.exp) else pod_path(p.namespace)
         try:
-            p.pods[name] = self.api.create(pod_path(p.namespace), body)
+            started[name] = self.api.create(path, body)
         except ApiError as exc:
             if exc.transient:
                 log.warning("creating pod %s failed: %s", name, exc)
@@ -466,7 +500,8 @@ class Reconciler:
             return
         if p.now - self._last_curves.get(key, 0.0) < self.settings.curve_interval_s:
             return
-        running = {r.index: pod_name(p.objs[r.index]["metadata"]["name"], r.attempt)
+        running = {r.index: _reporting_pod(p, pod_name(p.objs[r.index]["metadata"]["name"],
+                                                       r.attempt))
                    for r in p.records if r.phase == "Running"}
         live = [p.pods[n] for n in running.values() if n in p.pods]
         if not live:
@@ -518,3 +553,28 @@ class Reconciler:
 
 def _terminal(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") in TERMINAL
+
+
+def _is_job(exp: Experiment) -> bool:
+    return (exp.trial_template.get("workload") or {}).get("kind") == "Job"
+
+
+def _job_of(pod: Obj) -> str | None:
+    return (pod["metadata"].get("labels") or {}).get(JOB_NAME)
+
+
+def _pods_of(p: _Pass, job: str) -> list[Obj]:
+    return [pod for pod in p.pods.values() if _job_of(pod) == job]
+
+
+def _finished(job: Obj) -> bool:
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or [])
+
+
+def _reporting_pod(p: _Pass, workload: str) -> str:
+    """The pod whose metrics stand for the trial: its own, or its job's index 0."""
+    for pod in _pods_of(p, workload):
+        if (pod["metadata"].get("annotations") or {}).get(COMPLETION_INDEX) == "0":
+            return str(pod["metadata"]["name"])
+    return workload

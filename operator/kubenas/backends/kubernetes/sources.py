@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kubenas.backends.kubernetes.capacity import TERMINAL, pod_gpus
-from kubenas.backends.kubernetes.kube import NODES, Api, pod_path, trial_path
+from kubenas.backends.kubernetes.kube import NODES, Api, job_path, pod_path, trial_path
 from kubenas.backends.kubernetes.objects import Obj, selector
 
 
 class Source(Protocol):
     def trials(self, namespace: str, experiment: str) -> list[Obj]: ...
     def pods(self, namespace: str, experiment: str) -> list[Obj]: ...
+    def jobs(self, namespace: str, experiment: str) -> list[Obj]: ...
     def nodes(self) -> list[Obj] | None:
         """Every node, or None without permission to read them."""
         ...
@@ -43,6 +44,9 @@ class Listed:
     def pods(self, namespace: str, experiment: str) -> list[Obj]:
         return self.api.list(pod_path(namespace), selector(experiment))
 
+    def jobs(self, namespace: str, experiment: str) -> list[Obj]:
+        return self.api.list(job_path(namespace), selector(experiment))
+
     def nodes(self) -> list[Obj] | None:
         return self.api.list(NODES) if self.node_access else None
 
@@ -57,6 +61,7 @@ class Snapshot:
 
     trial_objs: list[Obj]
     pod_objs: list[Obj]
+    job_objs: list[Obj]
     node_objs: list[Obj] | None
     gpu_pod_objs: list[Obj]
 
@@ -65,6 +70,9 @@ class Snapshot:
 
     def pods(self, namespace: str, experiment: str) -> list[Obj]:
         return self.pod_objs
+
+    def jobs(self, namespace: str, experiment: str) -> list[Obj]:
+        return self.job_objs
 
     def nodes(self) -> list[Obj] | None:
         return self.node_objs

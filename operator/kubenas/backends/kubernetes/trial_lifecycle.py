@@ -60,11 +60,67 @@ def observe(pod: Obj | None, *, created: bool, objective: str) -> Observation | 
     if phase == "Failed":
         return _failed(pod, start)
     if pod["metadata"].get("deletionTimestamp"):
-        return Observation("Pending", "PodDeleted", f"pod {pod['metadata']['name']} was "
-                                                    "deleted by someone else", retry=True)
+        why = _disruption(status) or "PodDeleted"
+        return Observation("Pending", why, f"pod {pod['metadata']['name']} is being deleted "
+                                           f"({why}); the trial runs again", retry=True)
     if phase == "Running":
         return Observation("Running", start_time=start)
     return Observation("Pending", _unschedulable(status), start_time=None)
+
+
+JOB_NAME = "batch.kubernetes.io/job-name"
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+
+
+def observe_job(job: Obj | None, job_pods: list[Obj], *, created: bool,
+                objective: str) -> Observation | None:
+    """What an indexed Job says about its trial: its conditions decide, and the pod with
+    completion index 0 holds the result."""
+    if job is None or job["metadata"].get("deletionTimestamp"):
+        return observe(None, created=created, objective=objective) if job is None else \
+            Observation("Pending", "JobDeleted", f"job {job['metadata']['name']} is being "
+                        "deleted; the trial runs again", retry=True)
+    status = job.get("status") or {}
+    start = status.get("startTime")
+    true = {c.get("type"): c for c in status.get("conditions") or []
+            if c.get("status") == "True"}
+    first = next((p for p in job_pods if
+                  (p["metadata"].get("annotations") or {}).get(COMPLETION_INDEX) == "0"), None)
+    if "Complete" in true:
+        if first is None:
+            return Observation("Failed", "NoResult", "the job completed, but its pod with "
+                               "completion index 0 (which reports the result) is gone",
+                               start_time=start)
+        return _succeeded(_terminated(first), objective, start)
+    if "Failed" in true:
+        lost = [p for p in job_pods if _disruption(p.get("status") or {})]
+        if lost:
+            why = _disruption(lost[0].get("status") or {})
+            return Observation("Pending", why, f"pod {lost[0]['metadata']['name']} of the "
+                               f"trial's job was lost ({why})", retry=True)
+        failed = next((p for p in job_pods if (p.get("status") or {}).get("phase") == "Failed"),
+                      None)
+        reason = true["Failed"].get("reason") or "JobFailed"
+        if reason == "DeadlineExceeded":
+            return Observation("Failed", "DeadlineExceeded", true["Failed"].get("message")
+                               or "the trial ran past budget.trialTimeout", start_time=start)
+        detail = _failed(failed, start).message if failed is not None else \
+            true["Failed"].get("message")
+        return Observation("Failed", "Error", f"the trial's job failed ({reason}): {detail}",
+                           start_time=start)
+    if int(status.get("active") or 0) and any(
+            (p.get("status") or {}).get("phase") == "Running" for p in job_pods):
+        return Observation("Running", start_time=start)
+    return Observation("Pending")
+
+
+def _disruption(status: Obj) -> str | None:
+    """Why the infrastructure took the pod away, if it did (an eviction, a preemption)."""
+    if status.get("reason") in INFRA_REASONS:
+        return str(status["reason"])
+    return next((str(c.get("reason")) for c in status.get("conditions") or []
+                 if c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+                 and c.get("reason") in DISRUPTIONS), None)
 
 
 def _terminated(pod: Obj) -> Obj:
@@ -95,13 +151,10 @@ def _succeeded(term: Obj, objective: str, start: str | None) -> Observation:
 def _failed(pod: Obj, start: str | None) -> Observation:
     status = pod.get("status") or {}
     reason = status.get("reason")
-    disruption = next((c.get("reason") for c in status.get("conditions") or []
-                       if c.get("type") == "DisruptionTarget" and c.get("status") == "True"),
-                      None)
     term = _terminated(pod)
     end = term.get("finishedAt")
-    if reason in INFRA_REASONS or disruption in DISRUPTIONS:
-        why = reason if reason in INFRA_REASONS else str(disruption)
+    why = _disruption(status)
+    if why is not None:
         return Observation("Pending", why, status.get("message") or why, retry=True)
     if reason == "DeadlineExceeded":
         return Observation("Failed", "DeadlineExceeded", status.get("message")
