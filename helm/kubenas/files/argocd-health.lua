@@ -30,9 +30,22 @@ if generation ~= nil and status.observedGeneration ~= nil
   return hs
 end
 
+local function condition_true(kind)
+  for _, condition in ipairs(status.conditions or {}) do
+    if condition.type == kind and condition.status == "True" then
+      return true
+    end
+  end
+  return false
+end
+
 local phase = status.phase or "Pending"
 local progress = status.progress and (" (" .. status.progress .. " trials)") or ""
-if phase == "Succeeded" then
+if phase ~= "Succeeded" and condition_true("Stalled") then
+  -- Failed, or waiting for a person: refused pods or trials, a refused edit, the policy.
+  hs.status = "Degraded"
+  hs.message = condition_message(status, "Stalled") or "Search failed"
+elseif phase == "Succeeded" then
   hs.status = "Healthy"
   local best = status.bestTrial and status.bestTrial.name
   hs.message = condition_message(status, "Ready")

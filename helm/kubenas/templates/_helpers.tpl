@@ -52,8 +52,18 @@ app.kubernetes.io/part-of: kubenas
 {{- end }}
 
 {{/*
-Namespaced permissions, the same in both RBAC modes. Verbs are exactly what the operator
-calls; finalizers/update lets it set blockOwnerDeletion on the NASTrials and pods it owns
+Whether the operator reads nodes and all pods' GPU requests (budget.gpuAware): nodeAccess,
+or by default only when it watches the whole cluster. Empty string means no.
+*/}}
+{{- define "kubenas.nodeAccess" -}}
+{{- if kindIs "invalid" .Values.nodeAccess }}{{ if not .Values.watchNamespaces }}true{{ end }}
+{{- else if .Values.nodeAccess }}true{{ end }}
+{{- end }}
+
+{{/*
+The operator's permissions in each watched namespace: exactly what it calls
+(operator/kubenas/backends/kubernetes/permissions.py; a test keeps them equal).
+finalizers/update lets it set blockOwnerDeletion on the NASTrials, pods and Jobs it owns
 (required where the OwnerReferencesPermissionEnforcement admission plugin is on).
 */}}
 {{- define "kubenas.workloadRules" -}}
@@ -61,18 +71,21 @@ calls; finalizers/update lets it set blockOwnerDeletion on the NASTrials and pod
   resources: ["nasexperiments"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["kubenas.io"]
-  resources: ["nasexperiments/status", "nastrials/status"]
-  verbs: ["get", "patch", "update"]
-- apiGroups: ["kubenas.io"]
   resources: ["nastrials"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create"]
+- apiGroups: ["kubenas.io"]
+  resources: ["nasexperiments/status", "nastrials/status"]
+  verbs: ["patch"]
 - apiGroups: ["kubenas.io"]
   resources: ["nasexperiments/finalizers", "nastrials/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete"]
-- apiGroups: ["", "events.k8s.io"]
+  verbs: ["list", "watch", "create", "delete"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "watch", "create", "delete"]
+- apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}

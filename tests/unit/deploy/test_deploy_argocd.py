@@ -64,6 +64,9 @@ def condition(kind: str, status: str, message: str) -> dict[str, str]:
     (experiment({"phase": "Suspended", "observedGeneration": 1}), "Suspended"),
     (experiment({"phase": "Running", "observedGeneration": 1}, suspend=True), "Suspended"),
     (experiment({"phase": "Succeeded", "observedGeneration": 1}, generation=2), "Progressing"),
+    (experiment({"phase": "Running", "observedGeneration": 1, "conditions": [
+        condition("Stalled", "True", "the API server refused pod x: forbidden")]}),
+     "Degraded"),
 ])
 def test_phase_to_health(obj: dict[str, Any], expected: str) -> None:
     status, message = health(obj)

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from kubenas.backends.kubernetes import permissions
 
 from .conftest import CHART, NAMESPACE, RENDERINGS, REPO, objects, render, run, tool
 
 Objects = list[dict[str, Any]]
-WORKLOAD_VERBS = {
-    ("kubenas.io", "nasexperiments"): {"get", "list", "watch", "patch"},
-    ("kubenas.io", "nasexperiments/status"): {"get", "patch", "update"},
-    ("kubenas.io", "nastrials"): {"get", "list", "watch", "create", "patch", "delete"},
-    ("kubenas.io", "nastrials/status"): {"get", "patch", "update"},
-    ("kubenas.io", "nasexperiments/finalizers"): {"update"},
-    ("kubenas.io", "nastrials/finalizers"): {"update"},
-    ("", "pods"): {"get", "list", "watch", "create", "delete"},
-    ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create", "patch"},
-}
-READ = {"get", "list", "watch"}
-CLUSTER_READ = {("", "nodes"): READ, ("", "pods"): READ, ("", "namespaces"): READ,
-                ("apiextensions.k8s.io", "customresourcedefinitions"): READ}
+WORKLOAD_VERBS = {k: set(v) for k, v in permissions.NAMESPACED.items()}
+NODE_VERBS = {k: set(v) for k, v in permissions.NODE_ACCESS.items()}
+LEADER_VERBS = {k: set(v) for k, v in permissions.OWN_NAMESPACE.items()}
+CLUSTER_WIDE = {**WORKLOAD_VERBS, **{k: set(v) for k, v in permissions.CLUSTER_WIDE.items()}}
 
 
 def kinds(objs: Objects, kind: str) -> Objects:
@@ -62,7 +54,7 @@ def test_deployment_is_restricted(rendered: dict[str, Objects]) -> None:
     for objs in rendered.values():
         (deployment,) = kinds(objs, "Deployment")
         spec = deployment["spec"]
-        assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+        assert spec["replicas"] == 2 and spec["strategy"] == {"type": "RollingUpdate"}
         pod = spec["template"]["spec"]
         assert pod["automountServiceAccountToken"] is True
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -85,7 +77,7 @@ def test_deployment_is_restricted(rendered: dict[str, Objects]) -> None:
         assert args[args.index("--trainer-image") + 1] == "ghcr.io/kubenas/trainer:0.1.0"
         assert args[args.index("--prometheus-url") + 1].startswith("http")
         env = {e["name"]: e.get("value") for e in container["env"]}
-        assert env["KUBENAS_METRICS_MODE"] == "prometheus"
+        assert args[args.index("--metrics-mode") + 1] == "prometheus" and "POD_NAMESPACE" in env
 
 
 def test_namespaces_arg_only_when_namespaced(rendered: dict[str, Objects]) -> None:
@@ -105,26 +97,47 @@ def test_only_the_operator_mounts_a_token(rendered: dict[str, Objects]) -> None:
 
 
 def test_rbac_cluster_wide(rendered: dict[str, Objects]) -> None:
+    """Exactly the operator's permissions (kubenas.backends.kubernetes.permissions)."""
     objs = rendered["cluster-wide"]
-    assert not kinds(objs, "Role") and not kinds(objs, "RoleBinding")
     roles = {r["metadata"]["name"]: grants(r) for r in kinds(objs, "ClusterRole")}
-    assert roles == {"kubenas": WORKLOAD_VERBS, "kubenas-cluster": CLUSTER_READ}
-    bindings = kinds(objs, "ClusterRoleBinding")
-    assert {b["roleRef"]["name"] for b in bindings} == set(roles)
+    assert roles == {"kubenas": CLUSTER_WIDE, "kubenas-nodes": NODE_VERBS}
+    (leader,) = kinds(objs, "Role")
+    assert leader["metadata"]["namespace"] == NAMESPACE and grants(leader) == LEADER_VERBS
+    bindings = kinds(objs, "ClusterRoleBinding") + kinds(objs, "RoleBinding")
+    assert {b["roleRef"]["name"] for b in bindings} == {*roles, "kubenas-leader"}
     for binding in bindings:
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "kubenas",
                                         "namespace": NAMESPACE}]
 
 
-def test_rbac_namespaced(rendered: dict[str, Objects]) -> None:
+def test_rbac_namespaced_needs_no_cluster_role(rendered: dict[str, Objects]) -> None:
     objs = rendered["namespaced"]
-    (cluster_role,) = kinds(objs, "ClusterRole")
-    assert grants(cluster_role) == CLUSTER_READ
-    roles = kinds(objs, "Role")
-    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
-    assert all(grants(r) == WORKLOAD_VERBS for r in roles)
-    assert sorted(b["metadata"]["namespace"] for b in kinds(objs, "RoleBinding")) == [
-        "team-a", "team-b"]
+    assert not kinds(objs, "ClusterRole") and not kinds(objs, "ClusterRoleBinding")
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): grants(r)
+             for r in kinds(objs, "Role")}
+    assert roles == {("team-a", "kubenas"): WORKLOAD_VERBS,
+                     ("team-b", "kubenas"): WORKLOAD_VERBS,
+                     (NAMESPACE, "kubenas-leader"): LEADER_VERBS}
+    (deployment,) = kinds(objs, "Deployment")
+    assert "--no-node-access" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    nodes = objects(render("--set", "watchNamespaces={team-a}", "--set", "nodeAccess=true"))
+    assert {r["metadata"]["name"]: grants(r) for r in kinds(nodes, "ClusterRole")} == {
+        "kubenas-nodes": NODE_VERBS}
+
+
+def test_values_reach_the_operator(rendered: dict[str, Objects]) -> None:
+    objs = objects(render("--set", "metrics.mode=direct", "--set", "keepFinishedPods=3",
+                          "--set", "trialPodPolicy.secrets={wandb}",
+                          "--set", "trialPodPolicy.privileged=true"))
+    (deployment,) = kinds(objs, "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    pairs = dict(itertools.pairwise(args))
+    assert pairs["--metrics-mode"] == "direct" and pairs["--keep-finished-pods"] == "3"
+    assert pairs["--allow-secrets"] == "wandb" and "--allow-privileged" in args
+    assert "hostPath" not in pairs["--allow-volume-types"]
+    assert pairs["--leader-election-namespace"] == "$(POD_NAMESPACE)"
+    assert deployment["spec"]["replicas"] == 2
+    assert kinds(objs, "PodDisruptionBudget")[0]["spec"]["minAvailable"] == 1
 
 
 def test_no_wildcards(rendered: dict[str, Objects]) -> None:

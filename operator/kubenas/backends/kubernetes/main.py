@@ -49,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port of /metrics and /healthz")
     p.add_argument("--reconcile-interval", type=float, default=2.0,
                    help="seconds between passes over a running experiment")
+    p.add_argument("--refused-retry", type=float, default=30.0, metavar="SECONDS",
+                   help="how often to retry creating what the API server refused (403, 422)")
     p.add_argument("--keep-finished-pods", type=int, default=20, metavar="N",
                    help="finished trial pods kept per experiment for their logs")
     p.add_argument("--no-node-access", action="store_true",
@@ -98,6 +100,7 @@ async def operate(args: argparse.Namespace) -> None:
     settings = Settings(args.trainer_image, curve_source(args, metrics),
                         curve_interval_s=args.reconcile_interval,
                         keep_finished_pods=args.keep_finished_pods,
+                        refusal_backoff_s=args.refused_retry,
                         policy=trial_pod_policy(args))
     api = Kube(load_client())
     reconciler = Reconciler(api, settings, metrics)
