@@ -34,14 +34,31 @@ def test_one_replica_leads_and_keeps_renewing() -> None:
 
 def test_a_silent_leader_is_replaced_once_its_lease_lapses() -> None:
     api, clock, a, b = _pair()
-    assert a.step()
+    assert a.step() and not b.step()
     clock.t += 9
-    assert not b.step()  # a renewed 9 s ago: still a's
+    assert not b.step()  # unchanged for 9 s: still a's
     clock.t += 2
     assert b.step()  # 11 s without a renewal: b takes over
     lease = api.objects[LEASES.format(namespace="kubenas") + "/op"]
     assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
     assert not a.step()  # a, back, sees b holding it
+
+
+def test_clocks_are_never_compared_across_replicas() -> None:
+    """a's clock is an hour ahead and b's a day behind: only b's own observations count."""
+    api, clock, _, _ = _pair()
+    a = LeaderElection(api, "kubenas", "op", "a", lease_s=10, renew_s=2,
+                       now=lambda: clock.t + 3600)
+    b = LeaderElection(api, "kubenas", "op", "b", lease_s=10, renew_s=2,
+                       now=lambda: clock.t - 86400)
+    assert a.step()
+    for _ in range(10):
+        clock.t += 2
+        assert a.step() and not b.step()
+    clock.t += 9
+    assert not b.step()
+    clock.t += 2
+    assert b.step()
 
 
 def test_a_leader_that_cannot_renew_stops_before_anyone_may_take_over() -> None:
@@ -67,7 +84,6 @@ def test_only_one_of_two_racing_replicas_wins() -> None:
     api, clock, a, b = _pair()
     path = LEASES.format(namespace="kubenas") + "/op"
     assert a.step()
-    clock.t += 11
     seen = api.get(path)
 
     class Before(FakeApi):  # c read the lease before b wrote it
@@ -78,6 +94,8 @@ def test_only_one_of_two_racing_replicas_wins() -> None:
             return api.update(wanted, obj)
 
     c = LeaderElection(Before(), "kubenas", "op", "c", lease_s=10, renew_s=2, now=clock)
+    assert not b.step() and not c.step()  # both see a's lease
+    clock.t += 11
     assert b.step()
     assert not c.step()
     assert api.objects[path]["spec"]["holderIdentity"] == "b"

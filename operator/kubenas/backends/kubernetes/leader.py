@@ -2,8 +2,9 @@
 
 With several replicas every one watches (so its indices stay warm) but only the holder of
 the Lease reconciles, so no write or event is ever made twice. The holder renews the Lease
-every `renew_s`; a replica takes it over once it has not been renewed for `lease_s`, with
-the Lease's resourceVersion as a precondition so that only one of several contenders wins.
+every `renew_s`; a replica takes it over once it has seen the Lease unchanged for `lease_s`
+by its own clock (never comparing clocks across nodes), with the Lease's resourceVersion as
+a precondition so that only one of several contenders wins.
 A leader that cannot renew within `lease_s` stops acting before anyone may take over, and a
 leader that shuts down hands the Lease back at once.
 """
@@ -27,15 +28,6 @@ def _micro(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _parse(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 class LeaderElection:
     def __init__(self, api: Api, namespace: str, name: str, identity: str, *,
                  lease_s: float = 10.0, renew_s: float = 2.0,
@@ -48,6 +40,7 @@ class LeaderElection:
         self.now = now
         self.is_leader = False
         self._renewed = 0.0
+        self._seen: tuple[str, float] = ("", 0.0)  # (the Lease's record, when first seen)
         self.changed = asyncio.Event()
 
     def step(self) -> bool:
@@ -60,8 +53,11 @@ class LeaderElection:
             else:
                 spec = lease.get("spec") or {}
                 holder = spec.get("holderIdentity")
-                renewed = _parse(spec.get("renewTime")) or 0.0
-                expired = renewed + float(spec.get("leaseDurationSeconds") or 0) < now
+                record = str(lease["metadata"].get("resourceVersion"))
+                if record != self._seen[0]:
+                    self._seen = (record, now)
+                duration = float(spec.get("leaseDurationSeconds") or 0)
+                expired = now - self._seen[1] > duration
                 if holder and holder != self.identity and not expired:
                     return self._set(False)
                 self.api.update(f"{self.path}/{self.name}", self._lease(lease, now))

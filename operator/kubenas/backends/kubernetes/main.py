@@ -109,6 +109,7 @@ async def operate(args: argparse.Namespace) -> None:
         election = LeaderElection(api, args.leader_election_namespace,
                                   args.leader_election_name,
                                   f"{socket.gethostname()}-{os.getpid()}")
+        metrics.leader.set(0)
     indices = Indices()
     controller = Controller(reconciler, metrics, args.reconcile_interval, indices.snapshot,
                             leading=(lambda: election.is_leader) if election else lambda: True)
@@ -123,7 +124,7 @@ async def operate(args: argparse.Namespace) -> None:
         clusterwide=not namespaces, namespaces=namespaces))]
     if election is not None:
         tasks += [asyncio.create_task(election.run()),
-                  asyncio.create_task(_follow(election, controller))]
+                  asyncio.create_task(_follow(election, controller, metrics))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -137,11 +138,13 @@ async def operate(args: argparse.Namespace) -> None:
         await runner.cleanup()
 
 
-async def _follow(election: LeaderElection, controller: Controller) -> None:
+async def _follow(election: LeaderElection, controller: Controller,
+                  metrics: OperatorMetrics) -> None:
     """A new leader looks at every experiment at once."""
     while True:
         await election.changed.wait()
         election.changed.clear()
+        metrics.leader.set(1 if election.is_leader else 0)
         if election.is_leader:
             controller.kick_all()
 

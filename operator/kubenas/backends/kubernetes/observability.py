@@ -11,7 +11,7 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -62,6 +62,10 @@ class OperatorMetrics:
             "kubenas_reconcile_duration_seconds", "Time of one experiment reconcile.",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry)
+        self.leader = Gauge("kubenas_leader", "1 while this replica acts: it holds the "
+                            "leader Lease, or runs without leader election.",
+                            registry=self.registry)
+        self.leader.set(1)
         self.registry.register(_PhaseGauges(self))
 
     def observe(self, key: Key, phase: str | None, counts: dict[str, int] | None) -> None:
