@@ -173,6 +173,26 @@ def test_cel_transition_rule_runs_on_update_only(widgets: str) -> None:
     assert ok.status_code == 200 and ok.json()["metadata"]["generation"] == 2
 
 
+def test_rules_are_ratcheted_on_unchanged_values(apiserver: ApiServer, widget_crd: dict,
+                                                 widgets: str) -> None:
+    """KEP-4008 (GA in 1.33): a rule added later refuses new values, not kept ones."""
+    assert requests.post(widgets, json=widget(name="old"), timeout=5).status_code == 201
+    crds = f"{apiserver.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    crd = requests.get(f"{crds}/{widget_crd['metadata']['name']}", timeout=5).json()
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["name"]["x-kubernetes-validations"] = [
+        {"rule": "self != 'old'", "message": "name is retired"}]
+    assert requests.put(f"{crds}/{crd['metadata']['name']}", json=crd,
+                        timeout=5).status_code == 200
+    kept = requests.patch(f"{widgets}/w", json={"spec": {"size": 5}}, headers=MERGE, timeout=5)
+    assert kept.status_code == 200, kept.text
+    message, fields = errors(requests.post(widgets, json=widget("w2", name="old"), timeout=5))
+    assert fields == ["spec.name"] and "name is retired" in message
+    changed = requests.patch(f"{widgets}/w", json={"spec": {"mode": "slow"}}, headers=MERGE,
+                             timeout=5)  # transition rules are never ratcheted
+    assert "mode is immutable" in errors(changed)[0]
+
+
 def test_status_subresource_and_generation(widgets: str) -> None:
     body = widget()
     body["status"] = {"phase": "Ignored"}

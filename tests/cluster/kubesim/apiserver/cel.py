@@ -7,6 +7,11 @@ supports only equality, which compares the decoded JSON values deeply (Go's Deep
 int64 1 and float64 1.5 are simply unequal). Kubernetes' list library adds `isSorted()`.
 Transition rules, those that mention `oldSelf`, run only on update and only where the old
 object has a value at the same place (properties, map keys, and `map` list items).
+
+Validation ratcheting (KEP-4008, GA in 1.33): on update, the errors of rules without
+`oldSelf` are ignored where the value equals the old one at the same place; such rules are
+not evaluated there at all, which gives the same answer for much less work on the status
+writes that leave the spec alone. Transition rules are never ratcheted.
 """
 
 from __future__ import annotations
@@ -139,7 +144,11 @@ def check_rules(
     """Evaluate every rule below `schema`, collecting failures as `details.causes` entries."""
     if value is None:
         return
-    rules = schema.get("x-kubernetes-validations") or []
+    unchanged = has_old and _deep_equal(value, old)
+    if unchanged and not _has_transition_rules(schema):
+        return
+    rules = [r for r in schema.get("x-kubernetes-validations") or []
+             if not unchanged or "oldSelf" in r["rule"]]
     if rules:
         self_val = to_cel(value, schema)
         old_val = to_cel(old, schema) if has_old else None
@@ -161,6 +170,23 @@ def check_rules(
             field = path + rule["fieldPath"] if rule.get("fieldPath") else path
             errors.append(_fail(field, value, message, rule.get("reason", "FieldValueInvalid")))
     _descend(value, old, has_old, schema, path, errors)
+
+
+_TRANSITIONS: dict[int, tuple[Schema, bool]] = {}
+
+
+def _has_transition_rules(schema: Schema) -> bool:
+    """Whether a rule at or below `schema` mentions `oldSelf` (memoized per schema object)."""
+    known = _TRANSITIONS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    subs = [*(schema.get("properties") or {}).values(),
+            *(s for s in (schema.get("additionalProperties"), schema.get("items"))
+              if isinstance(s, dict))]
+    found = any("oldSelf" in r["rule"] for r in schema.get("x-kubernetes-validations") or []) \
+        or any(_has_transition_rules(sub) for sub in subs)
+    _TRANSITIONS[id(schema)] = (schema, found)
+    return found
 
 
 def _message(rule: dict[str, Any], activation: dict[str, Any]) -> str:
