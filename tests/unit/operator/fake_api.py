@@ -1,17 +1,33 @@
-"""An in-memory stand-in for the API server: enough REST semantics for reconcile tests."""
+"""An in-memory stand-in for the API server: enough REST semantics for reconcile tests.
+
+Calls are serialized, as a real server's writes to one object are: the reconciler sends
+independent writes from several threads at once.
+"""
 
 from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import itertools
 import re
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kubenas.backends.kubernetes.kube import ApiError
 from kubenas.backends.kubernetes.status import merge_patch
 
 Obj = dict[str, Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _serialized(method: F) -> F:
+    @functools.wraps(method)
+    def locked(self: FakeApi, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked  # type: ignore[return-value]
 
 
 def _apply_merge(target: Obj, patch: Obj) -> Obj:
@@ -51,6 +67,7 @@ class Crash(Exception):
 
 class FakeApi:
     def __init__(self) -> None:
+        self.lock = threading.RLock()
         self.objects: dict[str, Obj] = {}
         self.uids = itertools.count(1)
         self.writes = 0
@@ -100,11 +117,13 @@ class FakeApi:
                 if k.startswith(prefix) and "/" not in k[len(prefix):]]
 
     # the Api protocol
+    @_serialized
     def get(self, path: str) -> Obj | None:
         self.calls.append(("GET", path))
         obj = self.objects.get(path)
         return copy.deepcopy(obj) if obj is not None else None
 
+    @_serialized
     def list(self, path: str, label_selector: str | None = None,
              field_selector: str | None = None) -> list[Obj]:
         self.calls.append(("GET", path))
@@ -115,6 +134,7 @@ class FakeApi:
         return [o for o in out if _labels_match(o, label_selector)
                 and _fields_match(o, field_selector)]
 
+    @_serialized
     def create(self, path: str, obj: Obj) -> Obj:
         name = obj["metadata"]["name"]
         if f"{path}/{name}" in self.objects:
@@ -127,6 +147,7 @@ class FakeApi:
         stored.pop("status", None)
         return copy.deepcopy(stored)
 
+    @_serialized
     def patch(self, path: str, patch: Obj) -> Obj:
         self._write("PATCH", path)
         base = path.removesuffix("/status")
@@ -147,6 +168,7 @@ class FakeApi:
         obj["metadata"]["resourceVersion"] = str(next(self.uids))
         return copy.deepcopy(obj)
 
+    @_serialized
     def update(self, path: str, obj: Obj) -> Obj:
         self._write("PUT", path)
         if path not in self.objects:
@@ -158,6 +180,7 @@ class FakeApi:
         self.objects[path] = stored
         return copy.deepcopy(stored)
 
+    @_serialized
     def delete(self, path: str, grace_period_s: int | None = None,
                propagation: str | None = None) -> None:
         self._write("DELETE", path)

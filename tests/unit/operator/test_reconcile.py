@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from kubenas.backends.kubernetes.reconcile import PassResult
+from kubenas.backends.kubernetes.sources import Snapshot
 
-from .conftest import PODS, TRIALS, World, manifest, score
+from .conftest import NS, PODS, TRIALS, World, manifest, score
 from .fake_api import Crash
 
 
@@ -92,6 +93,32 @@ def test_deleted_pod_is_retried(world: World) -> None:
     world.reconcile()
     assert world.trials()[1]["status"]["attempt"] == 1
     assert world.trials()[1]["status"]["reason"] == "PodDeleted"
+
+
+def test_a_pod_whose_trial_the_view_lacks_yet_is_left_alone(world: World) -> None:
+    """Trials and pods come from separate watches: the pod's may arrive first."""
+    world.reconcile()
+    world.kubelet.step()
+    lagging = Snapshot([t for t in world.trials() if t["metadata"]["name"] != "e-1"],
+                       world.api.list(PODS), [], None, [])
+    world.clock += 1
+    world.reconciler.reconcile(NS, world.name, lagging)
+    assert world.api.get(f"{PODS}/e-1-a0") is not None
+    assert world.trials()[1]["status"]["attempt"] == 0
+    assert world.run()["trials"]["succeeded"] == 6
+
+
+def test_a_pod_the_view_lacks_yet_is_asked_for_before_a_retry(world: World) -> None:
+    """The trial's status (pod: e-1-a0) may arrive before the pod's own watch event."""
+    world.reconcile()
+    world.kubelet.step()
+    lagging = Snapshot(world.trials(), [p for p in world.api.list(PODS)
+                                        if p["metadata"]["name"] != "e-1-a0"], [], None, [])
+    world.clock += 1
+    world.reconciler.reconcile(NS, world.name, lagging)
+    trial = world.trials()[1]["status"]
+    assert (trial["attempt"], trial["phase"]) == (0, "Running")
+    assert "TrialRetried" not in world.api.reasons()
 
 
 def test_trainer_errors_fail_the_experiment_past_max_failed() -> None:

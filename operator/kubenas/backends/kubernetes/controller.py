@@ -2,8 +2,10 @@
 
 Watch events only say "look again"; many events while a reconcile runs collapse into one
 more pass. A worker exists only while its experiment does, and holds nothing but its wake-up
-flag, so a restarted operator loses nothing by starting with none. Passes run in threads, so
-one slow experiment never holds back another. Each pass reads its trials and pods from a
+flag, so a restarted operator loses nothing by starting with none. Passes run in a thread pool
+of their own, sized for many experiments at once (asyncio's default pool has only CPUs + 4
+threads, and a pass mostly waits on the API server), so one slow experiment never holds back
+another. Each pass reads its trials and pods from a
 snapshot of the watched indices, taken here in the event loop, where Kopf writes them. Only
 the leader (see `leader`) reconciles; the other replicas keep their indices warm.
 """
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from kubenas.backends.kubernetes.observability import OperatorMetrics
 from kubenas.backends.kubernetes.reconcile import PassResult, Reconciler
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str]
 STALE_RETRY_S = 0.05  # a write met a newer version: the watch brings it in a moment
 MAX_BACKOFF_S = 10.0
+PASS_THREADS = 64  # experiments reconciled at the same moment; more wait their turn
 
 
 class Controller:
@@ -37,6 +42,7 @@ class Controller:
         self.leading = leading
         self._wake: dict[Key, asyncio.Event] = {}
         self._workers: dict[Key, asyncio.Task[None]] = {}
+        self._threads = ThreadPoolExecutor(PASS_THREADS, thread_name_prefix="reconcile")
 
     def kick(self, namespace: str, name: str) -> None:
         key = (namespace, name)
@@ -54,6 +60,7 @@ class Controller:
         for task in self._workers.values():
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def _work(self, key: Key) -> None:
         wake, backoff = self._wake[key], 1.0
@@ -79,7 +86,8 @@ class Controller:
         started = self.metrics.busy_since[key] = time.monotonic()
         source = self.snapshot(key) if self.snapshot is not None else None
         try:
-            result = await asyncio.to_thread(self.reconciler.reconcile, *key, source)
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._threads, functools.partial(self.reconciler.reconcile, *key, source))
         except Exception:
             log.exception("reconcile of %s/%s failed; retrying in %.0fs", *key, backoff)
             self.metrics.reconcile_errors.inc()

@@ -4,7 +4,8 @@ Only indexing and event (watching) handlers are used: kopf then adds no finalize
 no annotations, so deleting an experiment never waits for the operator, and the cascade to
 NASTrials and Pods is the garbage collector's (ownerReferences). The indices hold compact
 copies (what a pass reads, without managed fields), and Kopf fills them completely before any
-event handler runs, so the first pass after a start already sees every trial.
+event handler runs, so the first pass after a start already sees every trial. The handlers
+are coroutines: Kopf would run plain functions in a thread, one hop per watch event.
 """
 
 from __future__ import annotations
@@ -94,21 +95,21 @@ def register(registry: kopf.OperatorRegistry, controller: Controller, indices: I
 
     @kopf.index(GROUP, VERSION, TRIALS, labels=MANAGED_BY, id="kubenas_trials",
                 registry=registry)
-    def kubenas_trials(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
+    async def kubenas_trials(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
                        **_: Any) -> dict[Key, Obj] | None:
         if EXPERIMENT_LABEL not in labels or namespace is None:
             return None
         return {(namespace, labels[EXPERIMENT_LABEL]): trial_view(body)}
 
     @kopf.index("", "v1", "pods", labels=MANAGED_BY, id="kubenas_pods", registry=registry)
-    def kubenas_pods(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
+    async def kubenas_pods(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
                      **_: Any) -> dict[Key, Obj] | None:
         if EXPERIMENT_LABEL not in labels or namespace is None:
             return None
         return {(namespace, labels[EXPERIMENT_LABEL]): pod_view(body)}
 
     @kopf.index("batch", "v1", "jobs", labels=MANAGED_BY, id="kubenas_jobs", registry=registry)
-    def kubenas_jobs(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
+    async def kubenas_jobs(namespace: str | None, labels: Mapping[str, str], body: kopf.Body,
                      **_: Any) -> dict[Key, Obj] | None:
         if EXPERIMENT_LABEL not in labels or namespace is None:
             return None
@@ -116,11 +117,11 @@ def register(registry: kopf.OperatorRegistry, controller: Controller, indices: I
 
     if node_access:
         @kopf.index("", "v1", "nodes", id="kubenas_nodes", registry=registry)
-        def kubenas_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, Obj]:
+        async def kubenas_nodes(name: str, body: kopf.Body, **_: Any) -> dict[str, Obj]:
             return {name: node_view(body)}  # a dict result is {key: value}, so key it
 
         @kopf.index("", "v1", "pods", id="kubenas_gpu_pods", registry=registry)
-        def kubenas_gpu_pods(namespace: str | None, name: str, body: kopf.Body,
+        async def kubenas_gpu_pods(namespace: str | None, name: str, body: kopf.Body,
                              **_: Any) -> dict[tuple[str | None, str], Obj | None]:
             # Returning None would keep a pod's last value (Kopf ignores None results), so a
             # pod that finished or never asked for GPUs is indexed as None instead.

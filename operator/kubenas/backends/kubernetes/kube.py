@@ -27,6 +27,7 @@ TRANSIENT = frozenset({0, 429, 500, 502, 503, 504})
 ATTEMPTS = 4
 BACKOFF_S = 0.2
 RETRY_AFTER_CAP_S = 10.0
+CONNECTIONS = 64
 
 
 class ApiError(Exception):
@@ -94,12 +95,16 @@ NODES = "/api/v1/nodes"
 
 
 def load_client() -> k8s.ApiClient:
-    """In-cluster config when running in a pod, else the kubeconfig (KUBECONFIG)."""
+    """In-cluster config when running in a pod, else the kubeconfig (KUBECONFIG), with a
+    connection pool as large as the calls the operator makes at once (the client's default
+    is five per CPU, and a full pool drops connections)."""
     try:
         k8s_config.load_incluster_config()
-        return k8s.ApiClient()
     except k8s_config.ConfigException:
-        return k8s_config.new_client_from_config()
+        k8s_config.load_kube_config()
+    config = k8s.Configuration.get_default_copy()
+    config.connection_pool_maxsize = CONNECTIONS
+    return k8s.ApiClient(config)
 
 
 class Kube:

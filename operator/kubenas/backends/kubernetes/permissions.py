@@ -21,8 +21,9 @@ NAMESPACED: dict[Rule, frozenset[str]] = {
     # OwnerReferencesPermissionEnforcement is on.
     ("kubenas.io", "nasexperiments/finalizers"): frozenset({"update"}),
     ("kubenas.io", "nastrials/finalizers"): frozenset({"update"}),
-    ("", "pods"): frozenset({"list", "watch", "create", "delete"}),
-    ("batch", "jobs"): frozenset({"list", "watch", "create", "delete"}),
+    # get: a workload its trial names, missing from a lagging watch, is asked for.
+    ("", "pods"): frozenset({"get", "list", "watch", "create", "delete"}),
+    ("batch", "jobs"): frozenset({"get", "list", "watch", "create", "delete"}),
     ("", "events"): frozenset({"create"}),
 }
 # In the operator's own namespace: leader election.

@@ -6,7 +6,13 @@ killed between any two calls, or read a view that lags behind its own writes, an
 pass continues where this one stopped. The order of writes keeps that true: a trial's
 status records a new attempt before its pod exists, a trial is marked Stopped before its
 pod is deleted, NASTrials are created in index order, and a retried trial's pod starts only
-once the previous attempt's pod is gone.
+once the previous attempt's pod is gone. Writes that are independent of each other (the
+status of different trials, their pods, deletes) go out at once, a few threads wide.
+
+The views of trials and of pods come from separate watches, so one may lag the other: a
+pod is only ever deleted on the word of its own trial, never because its trial is missing,
+and a pod that the trial's status names but the view lacks is asked for before the trial is
+retried as if the pod had been deleted.
 
 What the API server refuses becomes status, never a stalled pass: a permanent refusal (403
 from quotas, Pod Security or a webhook; 422/400 for an invalid object) stalls the
@@ -18,8 +24,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from kubenas.api.builtin_trainer import uses_builtin, value_problems
 from kubenas.api.parse import ManifestError, parse
@@ -57,6 +65,8 @@ from kubenas.engine.status import counts
 
 log = logging.getLogger(__name__)
 SUSPENDED = "Suspended"
+WRITE_THREADS = 8  # independent writes of one pass in flight at once
+T = TypeVar("T")
 Key = tuple[str, str]
 # A refusal's reason: what was refused, and how.
 REFUSALS = {(True, 403): "TrialCreateForbidden", (True, 422): "TrialInvalid",
@@ -133,6 +143,7 @@ class Reconciler:
         # record object, so the engine's digest rescans only from the first trial that changed.
         self._records: dict[Key, dict[str, tuple[str, Trial]]] = {}
         self._refused: dict[Key, tuple[float, Problem]] = {}
+        self._writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="write")
 
     def reconcile(self, namespace: str, name: str, source: Source | None = None) -> PassResult:
         """One pass, reading trials and pods from `source` (default: the API)."""
@@ -218,6 +229,7 @@ class Reconciler:
         assert p.exp is not None
         objective = p.exp.objective.primary.metric
         current: set[str] = set()
+        observed: list[tuple[Trial, Observation]] = []
         for record in list(p.records):
             status = p.objs[record.index].get("status") or {}
             if record.phase == "Stopped" and record.reason == SUSPENDED and not p.exp.suspend:
@@ -231,20 +243,53 @@ class Reconciler:
             name = pod_name(p.objs[record.index]["metadata"]["name"], record.attempt)
             current.add(name)
             created = status.get("pod") == name
+            if created:
+                self._confirm(p, name)
             obs = observe_job(p.jobs.get(name), _pods_of(p, name), created=created,
                               objective=objective) if _is_job(p.exp) else \
                 observe(p.pods.get(name), created=created, objective=objective)
             if obs is not None:
-                self._apply_observation(p, record, obs)
-        for name, pod in p.pods.items():
-            phase = (pod.get("status") or {}).get("phase")
-            if (name not in current and phase not in TERMINAL and not _job_of(pod)
-                    and not pod["metadata"].get("deletionTimestamp")):
-                self._delete(pod_path(p.namespace, name), pods.TERMINATION_GRACE_S)
-        for name, job in p.jobs.items():
-            if name not in current and not _finished(job) and \
-                    not job["metadata"].get("deletionTimestamp"):
-                self._delete(job_path(p.namespace, name), propagation="Background")
+                observed.append((record, obs))
+        self._each(lambda item: self._apply_observation(p, *item), observed)
+        known = _trial_names(p)
+        stray = [pod_path(p.namespace, name) for name, pod in p.pods.items()
+                 if name not in current and _trial_of(pod) in known and not _terminal(pod)
+                 and not _job_of(pod) and not pod["metadata"].get("deletionTimestamp")]
+        self._each(lambda path: self._delete(path, pods.TERMINATION_GRACE_S), stray)
+        stray = [job_path(p.namespace, name) for name, job in p.jobs.items()
+                 if name not in current and _trial_of(job) in known and not _finished(job)
+                 and not job["metadata"].get("deletionTimestamp")]
+        self._each(lambda path: self._delete(path, propagation="Background"), stray)
+
+    def _confirm(self, p: _Pass, name: str) -> None:
+        """Fetch a workload (and a Job's pods) that the trial says exists but the view lacks."""
+        assert p.exp is not None
+        if not _is_job(p.exp):
+            if name not in p.pods:
+                pod = self.api.get(pod_path(p.namespace, name))
+                if pod is not None:
+                    p.pods[name] = pod
+            return
+        if name not in p.jobs:
+            job = self.api.get(job_path(p.namespace, name))
+            if job is None:
+                return
+            p.jobs[name] = job
+        if not _pods_of(p, name):
+            for pod in self.api.list(pod_path(p.namespace), f"{JOB_NAME}={name}"):
+                p.pods[pod["metadata"]["name"]] = pod
+
+    def _each(self, call: Callable[[T], object], items: Iterable[T]) -> None:
+        """`call` on every item at once; the first error is raised once all have ended."""
+        batch = list(items)
+        if len(batch) <= 1:
+            for item in batch:
+                call(item)
+            return
+        futures = [self._writers.submit(call, item) for item in batch]
+        errors = [error for error in (f.exception() for f in futures) if error is not None]
+        if errors:
+            raise errors[0]
 
     def _apply_observation(self, p: _Pass, record: Trial, obs: Observation) -> None:
         assert p.exp is not None
@@ -326,18 +371,22 @@ class Reconciler:
         the last few, which are kept for logs."""
         current = {pod_name(p.objs[r.index]["metadata"]["name"], r.attempt)
                    for r in p.records if r.active}
-        keep = self.settings.keep_finished_pods
+        keep, known = self.settings.keep_finished_pods, _trial_names(p)
         finished = sorted(name for name, pod in p.pods.items()
-                          if name not in current and _terminal(pod) and not _job_of(pod)
+                          if name not in current and _trial_of(pod) in known
+                          and _terminal(pod) and not _job_of(pod)
                           and not pod["metadata"].get("deletionTimestamp"))
-        for name in finished[: max(0, len(finished) - keep)]:
-            self._delete(pod_path(p.namespace, name))
+        finished = finished[: max(0, len(finished) - keep)]
+        self._each(lambda name: self._delete(pod_path(p.namespace, name)), finished)
+        for name in finished:
             p.pods.pop(name, None)
         done = sorted(name for name, job in p.jobs.items()
-                      if name not in current and _finished(job)
+                      if name not in current and _trial_of(job) in known and _finished(job)
                       and not job["metadata"].get("deletionTimestamp"))
-        for name in done[: max(0, len(done) - keep)]:  # their pods go with them
-            self._delete(job_path(p.namespace, name), propagation="Background")
+        done = done[: max(0, len(done) - keep)]  # their pods go with them
+        self._each(lambda name: self._delete(job_path(p.namespace, name),
+                                             propagation="Background"), done)
+        for name in done:
             p.jobs.pop(name, None)
 
     # -- the engine's decision --------------------------------------------------------------
@@ -393,9 +442,11 @@ class Reconciler:
             if not self._create_trial(p, new):
                 break
         if not p.exp.suspend and p.decision.outcome is None:
-            for record in list(p.records):
-                if record.phase == "Pending" and not self._start_pod(p, record):
-                    break
+            busy = {_trial_of(pod) for pod in p.pods.values() if not _terminal(pod)}
+            pending = [r for r in p.records if r.phase == "Pending"]
+            # The first alone: if it is refused, the others would be too, event and all.
+            if pending and self._start_pod(p, pending[0], busy):
+                self._each(lambda record: self._start_pod(p, record, busy), pending[1:])
 
     def _may_create(self, p: _Pass) -> bool:
         """No creates while stalled, except to retry a refusal once its backoff is over."""
@@ -463,18 +514,16 @@ class Reconciler:
             self._event(p, "TrialCreated", f"trial {name} created at budget {new.budget:g}")
         return True
 
-    def _start_pod(self, p: _Pass, record: Trial) -> bool:
-        """Create the trial's pod (or Job); False stops this pass's creations."""
+    def _start_pod(self, p: _Pass, record: Trial, busy: set[str | None]) -> bool:
+        """Create the trial's pod (or Job) unless the trial is in `busy` (it has a pod that
+        still runs or terminates: one at a time); False stops this pass's creations."""
         assert p.exp is not None
         obj = p.objs[record.index]
         trial = obj["metadata"]["name"]
         name = pod_name(trial, record.attempt)
         started = p.jobs if _is_job(p.exp) else p.pods
-        if name in started or (obj.get("status") or {}).get("pod") == name:
+        if name in started or (obj.get("status") or {}).get("pod") == name or trial in busy:
             return True
-        if any(other["metadata"].get("labels", {}).get(TRIAL_LABEL) == trial
-               and not _terminal(other) for other in p.pods.values()):
-            return True  # an earlier attempt's pod still runs or terminates: one at a time
         body = pods.render(p.exp, obj, p.records, record.attempt, self.settings.trainer_image)
         path = job_path(p.namespace) if _is_job(p.exp) else pod_path(p.namespace)
         try:
@@ -549,6 +598,14 @@ class Reconciler:
 
     def _event(self, p: _Pass, reason: str, message: str, *, warning: bool = False) -> None:
         self.events.post(p.manifest, reason, message, now=p.now, warning=warning)
+
+
+def _trial_of(obj: Obj) -> str | None:
+    return (obj["metadata"].get("labels") or {}).get(TRIAL_LABEL)
+
+
+def _trial_names(p: _Pass) -> set[str | None]:
+    return {obj["metadata"]["name"] for obj in p.objs.values()}
 
 
 def _terminal(pod: Obj) -> bool:
