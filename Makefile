@@ -58,7 +58,7 @@ bench-search: $(STAMP)
 
 bench-operator: $(DEV_STAMP)
 	scripts/install-tools.sh
-	PYTHONPATH=tests/cluster $(BIN)/python benchmarks/operator_scale.py
+	PYTHONPATH=tests/cluster $(BIN)/python benchmarks/operator_scale.py --out $(BENCH_OUT)
 
 bench-trainer: $(STAMP)
 	$(BIN)/python benchmarks/trainer_throughput.py
