@@ -24,6 +24,7 @@ from kubenas.backends.local.display import PlainDisplay, RichDisplay
 from kubenas.backends.local.runner import LocalRunner, RunFolderBusy, StopRequested
 from kubenas.backends.runs import results
 from kubenas.backends.runs.history import HistoryMismatch
+from kubenas.dashboard import main as dashboard_main
 from kubenas.engine.engine import Outcome
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="compare strategies on a tabular benchmark",
                            add_help=False)
     bench.set_defaults(handler=_bench)
+    dashboard = sub.add_parser("dashboard", help="serve a read-only web UI of run folders or "
+                                                 "the cluster")
+    dashboard_main.add_arguments(dashboard)
+    dashboard.set_defaults(handler=dashboard_main.run)
     return parser
 
 

@@ -1,0 +1,106 @@
+"""NASExperiments and NASTrials as dashboard snapshots, read with the user's kubeconfig.
+
+Only get and list, through the operator's own REST helper (`Kube`), so the dashboard needs
+no more than read access to the two kinds. The experiments page reads statuses alone; one
+experiment's page lists its NASTrials by the label the operator puts on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from kubernetes import config as k8s_config
+
+from kubenas.api.parse import ManifestError, parse
+from kubenas.api.schema import GROUP, VERSION
+from kubenas.api.trials import Trial
+from kubenas.api.types import Experiment
+from kubenas.backends.kubernetes.kube import Api, ApiError, Kube, experiment_path, trial_path
+from kubenas.backends.kubernetes.objects import EXPERIMENTS, Obj, selector
+from kubenas.backends.kubernetes.trials import to_record
+from kubenas.dashboard.views import NotFound, ReadError, Snapshot
+
+T = TypeVar("T")
+
+
+def connect(kubeconfig: str | None, context: str | None) -> tuple[Kube, str]:
+    """A client from the kubeconfig (KUBECONFIG, ~/.kube/config) and its namespace."""
+    try:
+        client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+        _, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+    except (k8s_config.ConfigException, OSError, ValueError, TypeError) as exc:
+        raise ReadError(f"cannot load the kubeconfig: {exc}") from None
+    chosen = active
+    if context:
+        contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+        chosen = next((c for c in contexts if c["name"] == context), active)
+    namespace = (chosen.get("context") or {}).get("namespace") or "default"
+    return Kube(client), namespace
+
+
+class ClusterExperiments:
+    mode = "cluster"
+
+    def __init__(self, api: Api, namespace: str | None, server: str = "") -> None:
+        """`namespace` None reads every namespace."""
+        self.api = api
+        self.namespace = namespace
+        self.server = server
+        self._specs: dict[str, Experiment | str] = {}
+
+    def describe(self) -> str:
+        where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        return f"NASExperiments in {where}" + (f" of {self.server}" if self.server else "")
+
+    def _list_path(self) -> str:
+        if self.namespace:
+            return experiment_path(self.namespace)
+        return f"/apis/{GROUP}/{VERSION}/{EXPERIMENTS}"
+
+    def check(self) -> None:
+        self._call(lambda: self.api.list(self._list_path()))
+
+    def snapshots(self) -> list[Snapshot]:
+        objs = self._call(lambda: self.api.list(self._list_path()))
+        return [self._snapshot(o, None) for o in sorted(
+            objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))]
+
+    def snapshot(self, exp_id: str) -> Snapshot:
+        namespace, _, name = exp_id.partition("/")
+        if not name or (self.namespace and namespace != self.namespace):
+            raise NotFound(f"no NASExperiment {exp_id!r} here")
+        obj = self._call(lambda: self.api.get(experiment_path(namespace, name)))
+        if obj is None:
+            raise NotFound(f"no NASExperiment {exp_id!r}")
+        objs = self._call(lambda: self.api.list(trial_path(namespace),
+                                                label_selector=selector(name)))
+        records = sorted((to_record(o) for o in objs), key=lambda t: t.index)
+        return self._snapshot(obj, tuple(records))
+
+    def _snapshot(self, obj: Obj, trials: tuple[Trial, ...] | None) -> Snapshot:
+        meta = obj["metadata"]
+        namespace, name = meta.get("namespace", "default"), meta["name"]
+        spec = self._spec(obj)
+        return Snapshot(id=f"{namespace}/{name}", name=name, namespace=namespace,
+                        exp=spec if isinstance(spec, Experiment) else None,
+                        status=obj.get("status") or {}, trials=trials,
+                        problem=spec if isinstance(spec, str) else None)
+
+    def _spec(self, obj: Obj) -> Experiment | str:
+        """Parsed once per generation: the spec only changes with it."""
+        meta = obj["metadata"]
+        key = f"{meta.get('uid')}/{meta.get('generation')}"
+        if key not in self._specs:
+            try:
+                self._specs[key] = parse(obj, source=meta["name"])
+            except ManifestError as exc:
+                self._specs[key] = "; ".join(map(str, exc.errors))
+        return self._specs[key]
+
+    def _call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except ApiError as exc:
+            where = f" at {self.server}" if self.server else ""
+            raise ReadError(f"the Kubernetes API{where} answered {exc}") from None

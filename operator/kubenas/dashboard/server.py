@@ -1,0 +1,120 @@
+"""The dashboard's HTTP server: the page, its static files and a read-only JSON API.
+
+Standard library only (ThreadingHTTPServer), so the dashboard runs wherever kubenas does.
+Every answer is built from the source when asked; the page polls for live updates.
+
+    GET /                       the page
+    GET /static/<file>          its script, style and the vendored chart library
+    GET /api/experiments        the experiments list
+    GET /api/overview?id=       one experiment's charts
+    GET /api/trials?id=&sort=&order=&q=&phase=&page=&size=
+    GET /api/trial?id=&name=    one trial
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from kubenas.dashboard import views
+from kubenas.dashboard.views import BadQuery, NotFound, ReadError, Snapshot
+
+STATIC = resources.files("kubenas.dashboard") / "static"
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+         ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+
+
+class Source(Protocol):
+    mode: str
+
+    def describe(self) -> str: ...
+    def snapshots(self) -> list[Snapshot]: ...
+    def snapshot(self, exp_id: str) -> Snapshot: ...
+
+
+def make_server(source: Source, host: str, port: int, poll_s: float) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"source": source, "poll_s": poll_s})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    source: Source
+    poll_s: float
+    server_version = "kubenas-dashboard"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # one line per poll would drown the terminal
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        params = dict(parse_qsl(url.query))
+        if url.path in ("/", "/index.html"):
+            self._static("index.html")
+        elif url.path.startswith("/static/"):
+            self._static(url.path.removeprefix("/static/"))
+        elif url.path.startswith("/api/"):
+            self._api(url.path.removeprefix("/api/"), params)
+        else:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no page {url.path}"})
+
+    def _api(self, route: str, params: dict[str, str]) -> None:
+        try:
+            body = self._answer(route, params)
+        except NotFound as exc:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except BadQuery as exc:
+            self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except ReadError as exc:
+            self._send_json(HTTPStatus.BAD_GATEWAY, {"error": str(exc)})
+        else:
+            self._send_json(HTTPStatus.OK, body)
+
+    def _answer(self, route: str, params: dict[str, str]) -> dict[str, Any]:
+        if route == "experiments":
+            rows = [views.experiment_row(s) for s in self.source.snapshots()]
+            return {"mode": self.source.mode, "source": self.source.describe(),
+                    "pollSeconds": self.poll_s, "experiments": rows}
+        exp_id = params.get("id")
+        if not exp_id:
+            raise BadQuery("id is required")
+        snapshot = self.source.snapshot(exp_id)
+        if route == "overview":
+            return views.overview(snapshot)
+        if route == "trials":
+            return views.trials_page(snapshot, views.parse_query(params))
+        if route == "trial":
+            return views.trial_detail(snapshot, params.get("name") or "")
+        raise NotFound(f"no API route {route!r}")
+
+    def _static(self, name: str) -> None:
+        parts = name.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": "no such file"})
+            return
+        target = STATIC.joinpath(*parts)
+        if not target.is_file():
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no file {name}"})
+            return
+        suffix = "." + name.rsplit(".", 1)[-1]
+        kind = TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._send(HTTPStatus.OK, target.read_bytes(), kind, "max-age=60")
+
+    def _send_json(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+        self._send(status, data, "application/json", "no-store")
+
+    def _send(self, status: HTTPStatus, data: bytes, kind: str, cache: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", cache)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(data)
