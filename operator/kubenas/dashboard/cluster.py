@@ -7,6 +7,7 @@ experiment's page lists its NASTrials by the label the operator puts on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -103,4 +104,9 @@ class ClusterExperiments:
             return call()
         except ApiError as exc:
             where = f" at {self.server}" if self.server else ""
-            raise ReadError(f"the Kubernetes API{where} answered {exc}") from None
+            if exc.status == 0:
+                cause = re.search(r"\[Errno -?\d+\] ([^\"')]+)", exc.message)
+                raise ReadError(f"cannot reach the Kubernetes API{where}: "
+                                f"{cause[1] if cause else 'no answer'}") from None
+            raise ReadError(f"the Kubernetes API{where} refused {exc.message} "
+                            f"({exc.status} {exc.reason})".rstrip()) from None

@@ -80,8 +80,7 @@ function progressCell(row) {
 
 async function showExperiments() {
   const data = await api("experiments");
-  document.getElementById("source").textContent = data.source;
-  state.poll = data.pollSeconds || state.poll;
+  if (unchanged("experiments", data)) return;
   const rows = data.experiments.map((row) => el("tr", { "data-id": row.id },
     el("td", { "data-field": "name" }, el("a", { href: expLink(row.id), text: row.name })),
     el("td", { "data-field": "namespace", text: row.namespace }),
@@ -108,13 +107,14 @@ function defaultQuery() { return { sort: "index", order: "asc", q: "", phase: ""
 async function showExperiment(id) {
   if (!state.query || state.query.id !== id) state.query = { id, ...defaultQuery() };
   const [data, page] = await Promise.all([api("overview", { id }), api("trials", trialParams())]);
-  const exp = data.experiment;
-  if (!document.getElementById("experiment-page") || state.drawn !== id) {
+  const fresh = !document.getElementById("experiment-page") || state.drawn !== id;
+  if (unchanged("experiment", [data, page]) && !fresh) return;
+  if (fresh) {
     disposeCharts();
     render(experimentSkeleton(data));
     state.drawn = id;
   }
-  fillSummary(exp, data);
+  fillSummary(data.experiment, data);
   drawBestSoFar(data);
   drawPareto(data);
   drawParallel(data);
@@ -169,6 +169,14 @@ function trialControls() {
         el("option", { value: p, selected: p === q.phase, text: p || "any phase" }))),
     el("select", { id: "page-size", onchange: (e) => { q.size = Number(e.target.value); q.page = 1; refresh(); } },
       [25, 50, 100, 200].map((n) => el("option", { value: n, selected: n === q.size, text: `${n} a page` }))));
+}
+
+// A poll that brings the same data redraws nothing, so tooltips, focus and selections stay.
+function unchanged(view, data) {
+  const key = view + JSON.stringify(data);
+  if (key === state.shown) return true;
+  state.shown = key;
+  return false;
 }
 
 function debounce(fn, ms) {
@@ -245,12 +253,12 @@ function drawParallel(data) {
   const objective = view.dimensions.findIndex((d) => d.objective);
   const values = view.rows.map((r) => r.value[objective]).filter((v) => v !== null);
   chart("chart-parallel", {
-    animation: false, parallel: { left: 50, right: 80, top: 30, bottom: 30 },
+    animation: false, parallel: { left: 50, right: 130, top: 30, bottom: 30 },
     parallelAxis: view.dimensions.map((d, k) => d.type === "category"
       ? { dim: k, name: d.name, type: "category", data: d.data }
       : { dim: k, name: d.name, type: d.log ? "log" : "value", scale: true, inverse: d.objective === "minimize" }),
     visualMap: { type: "continuous", dimension: objective, min: Math.min(...values), max: Math.max(...values),
-      right: 0, top: 30, calculable: true, inRange: { color: ["#d0d7de", "#0969da"] },
+      right: 10, top: 40, calculable: true, inRange: { color: ["#d0d7de", "#0969da"] },
       inverse: data.objectives[0].direction === "minimize", text: [data.objectives[0].metric, ""] },
     series: [{ type: "parallel", lineStyle: { width: 1, opacity: 0.5 }, data: view.rows.map((r) => ({ name: r.name, value: r.value })) }],
   });
@@ -337,7 +345,9 @@ function fillTrials(page) {
 async function showTrial(id, name) {
   const data = await api("trial", { id, name });
   const t = data.trial;
-  if (!document.getElementById("trial-page") || state.drawn !== `${id}/${name}`) {
+  const fresh = !document.getElementById("trial-page") || state.drawn !== `${id}/${name}`;
+  if (unchanged("trial", data) && !fresh) return;
+  if (fresh) {
     disposeCharts();
     render(el("div", { id: "trial-page" },
       el("h1", {}, el("a", { href: "#/", text: "Experiments" }), " / ",
@@ -441,6 +451,6 @@ async function refresh() {
   state.timer = setTimeout(refresh, state.poll * 1000);
 }
 
-window.addEventListener("hashchange", () => { state.drawn = null; refresh(); });
+window.addEventListener("hashchange", () => { state.drawn = null; state.shown = null; refresh(); });
 window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
 refresh();
