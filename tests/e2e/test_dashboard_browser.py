@@ -146,6 +146,7 @@ def wait(driver: WebDriver, check: Callable[[WebDriver], T], timeout: float = 15
 
 def shot(driver: WebDriver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
@@ -190,6 +191,7 @@ def chart_series(driver: WebDriver, chart: str) -> list[dict[str, Any]]:
 
 
 def open_page(driver: WebDriver, url: str, ready: str) -> None:
+    driver.get("about:blank")  # a new load, even where only the #fragment differs
     driver.get(url)
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ready))
 
