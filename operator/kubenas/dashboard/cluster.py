@@ -7,10 +7,14 @@ experiment's page lists its NASTrials by the label the operator puts on them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
+from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from kubenas.api.parse import ManifestError, parse
@@ -23,10 +27,22 @@ from kubenas.backends.kubernetes.trials import to_record
 from kubenas.dashboard.views import NotFound, ReadError, Snapshot
 
 T = TypeVar("T")
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def connect(kubeconfig: str | None, context: str | None) -> tuple[Kube, str]:
-    """A client from the kubeconfig (KUBECONFIG, ~/.kube/config) and its namespace."""
+    """A client and its namespace: in a pod (the chart's Deployment) its ServiceAccount,
+    elsewhere the kubeconfig (KUBECONFIG, ~/.kube/config)."""
+    if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            k8s_config.load_incluster_config()
+        except k8s_config.ConfigException as exc:
+            raise ReadError(f"cannot use the pod's ServiceAccount: {exc}") from None
+        try:
+            namespace = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+        except OSError:
+            namespace = "default"
+        return Kube(k8s.ApiClient()), namespace
     try:
         client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
         _, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
@@ -43,33 +59,36 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Kube, str]:
 class ClusterExperiments:
     mode = "cluster"
 
-    def __init__(self, api: Api, namespace: str | None, server: str = "") -> None:
-        """`namespace` None reads every namespace."""
+    def __init__(self, api: Api, namespaces: tuple[str, ...] | None, server: str = "") -> None:
+        """`namespaces` None reads every namespace (which needs a ClusterRole)."""
         self.api = api
-        self.namespace = namespace
+        self.namespaces = namespaces
         self.server = server
         self._specs: dict[str, Experiment | str] = {}
 
     def describe(self) -> str:
-        where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
+        where = "all namespaces" if self.namespaces is None else \
+            f"namespace{'s' if len(self.namespaces) > 1 else ''} {', '.join(self.namespaces)}"
         return f"NASExperiments in {where}" + (f" of {self.server}" if self.server else "")
 
-    def _list_path(self) -> str:
-        if self.namespace:
-            return experiment_path(self.namespace)
-        return f"/apis/{GROUP}/{VERSION}/{EXPERIMENTS}"
+    def _list_paths(self) -> list[str]:
+        if self.namespaces is None:
+            return [f"/apis/{GROUP}/{VERSION}/{EXPERIMENTS}"]
+        return [experiment_path(n) for n in self.namespaces]
 
     def check(self) -> None:
-        self._call(lambda: self.api.list(self._list_path()))
+        self.snapshots()
 
     def snapshots(self) -> list[Snapshot]:
-        objs = self._call(lambda: self.api.list(self._list_path()))
+        objs: list[Obj] = []
+        for path in self._list_paths():
+            objs += self._call(partial(self.api.list, path))
         return [self._snapshot(o, None) for o in sorted(
             objs, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))]
 
     def snapshot(self, exp_id: str) -> Snapshot:
         namespace, _, name = exp_id.partition("/")
-        if not name or (self.namespace and namespace != self.namespace):
+        if not name or (self.namespaces is not None and namespace not in self.namespaces):
             raise NotFound(f"no NASExperiment {exp_id!r} here")
         obj = self._call(lambda: self.api.get(experiment_path(namespace, name)))
         if obj is None:

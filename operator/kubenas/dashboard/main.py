@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
     parser.add_argument("-n", "--namespace",
-                        help="namespace to read (default: the context's namespace)")
+                        help="namespace to read, or several, comma-separated (default: the "
+                             "context's namespace)")
     parser.add_argument("-A", "--all-namespaces", action="store_true",
                         help="read every namespace")
     parser.add_argument("--host", default="127.0.0.1",
@@ -83,8 +84,8 @@ def _source(args: argparse.Namespace) -> Source:
                         "pip install 'kubenas[operator]'") from None
     api, namespace = connect(args.kubeconfig, args.context)
     server = api.client.configuration.host
-    return ClusterExperiments(api, None if args.all_namespaces else
-                              (args.namespace or namespace), server)
+    chosen = tuple(n for n in (args.namespace or namespace).split(",") if n)
+    return ClusterExperiments(api, None if args.all_namespaces else chosen, server)
 
 
 def _error(message: str) -> int:

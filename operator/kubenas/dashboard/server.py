@@ -9,6 +9,7 @@ Every answer is built from the source when asked; the page polls for live update
     GET /api/overview?id=       one experiment's charts
     GET /api/trials?id=&sort=&order=&q=&phase=&page=&size=
     GET /api/trial?id=&name=    one trial
+    GET /healthz                liveness (the chart's probes)
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query))
-        if url.path in ("/", "/index.html"):
+        if url.path == "/healthz":
+            self._send(HTTPStatus.OK, b"ok\n", TYPES[".txt"], "no-store")
+        elif url.path in ("/", "/index.html"):
             self._static("index.html")
         elif url.path.startswith("/static/"):
             self._static(url.path.removeprefix("/static/"))
