@@ -148,7 +148,7 @@ def _drive(exp: Experiment, out: Path, args: argparse.Namespace, runner: LocalRu
                       f"{out / 'trials.jsonl'} (--fresh starts over)")
     started = datetime.now(UTC)
     display = PlainDisplay(exp, console) if args.plain or not console.is_terminal \
-        else RichDisplay(exp, console, runner.engine.space)
+        else RichDisplay(exp, console, runner.engine.space, args.parallel)
     console.print(f"kubenas: running {exp.name} ({exp.strategy.name}, up to "
                   f"{exp.budget.max_trials} trials, {args.parallel or exp.budget.max_parallel} "
                   f"at a time) in {out}/")

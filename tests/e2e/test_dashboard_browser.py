@@ -281,7 +281,8 @@ def test_charts_draw_the_runs_numbers(driver: WebDriver, local: Dashboard,
     parallel = wait(driver, lambda d: chart_series(d, "chart-parallel"))[0]["data"]
     assert len(parallel) == len({json.dumps(t["architecture"]) for t in trials})
     best = {s["name"]: s for s in wait(driver, lambda d: chart_series(d, "chart-best"))}
-    assert len(best["trial"]["data"]) == len(trials)
+    assert len(best["trial"]["data"]) + len(best["infeasible"]["data"]) == len(trials)
+    assert {p[2] for p in best["infeasible"]["data"]} == slow
     feasible = [t["metrics"]["val_accuracy"] for t in trials
                 if t["metrics"]["latency_ms_pixel3"] <= 20.0]
     assert best["best so far"]["data"][-1][1] == max(feasible)

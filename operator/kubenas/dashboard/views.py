@@ -162,7 +162,8 @@ def _value(exp: Experiment, t: Trial) -> float | None:
 
 
 def best_so_far(exp: Experiment, trials: Sequence[Trial], t0: float) -> dict[str, Any]:
-    """Each succeeded trial's value at its finish time, and the best feasible value so far."""
+    """Each succeeded trial's value at its finish time (and whether it is feasible), and the
+    best feasible value so far."""
     objective = exp.objective.primary
     done = sorted((t for t in trials if t.phase == "Succeeded" and t.finished_at is not None
                    and objective.metric in t.metrics), key=lambda t: (t.finished_at, t.index))
@@ -171,8 +172,9 @@ def best_so_far(exp: Experiment, trials: Sequence[Trial], t0: float) -> dict[str
     for t in done:
         value = float(t.metrics[objective.metric])
         when = round(float(t.finished_at) - t0, 3)  # type: ignore[arg-type]
-        points.append([when, value, trial_name(exp.name, t.index)])
-        if exp.objective.feasible(dict(t.metrics)) and (
+        feasible = exp.objective.feasible(dict(t.metrics))
+        points.append([when, value, trial_name(exp.name, t.index), feasible])
+        if feasible and (
                 running is None or objective.better(value, running)):
             running = value
             best.append([when, value, trial_name(exp.name, t.index)])

@@ -129,8 +129,8 @@ function trialParams() {
   return { id, sort, order, q, phase: p, page, size };
 }
 
-function section(id, title, extra) {
-  return el("section", { class: "card", id: `${id}-card` }, el("h2", { text: title }), extra || null,
+function section(id, title, extra, wide) {
+  return el("section", { class: wide ? "card wide" : "card", id: `${id}-card` }, el("h2", { text: title }), extra || null,
     el("div", { class: "chart", id }), el("p", { class: "note", id: `${id}-note`, hidden: true }));
 }
 
@@ -142,7 +142,7 @@ function experimentSkeleton(data) {
     }, data.objectives.map((o, i) => el("option", { value: i, selected: i === state.axes[k], text: o.metric })))))) : null;
   const charts = [section("chart-best", "Best so far"),
     data.pareto ? section("chart-pareto", "Pareto front", axes) : null,
-    section("chart-parallel", "Parallel coordinates (best trials)"),
+    section("chart-parallel", "Parallel coordinates (best trials)", null, "wide"),
     section("chart-ops", "Operations by slot among the top trials"),
     section("chart-curves", "Learning curves")];
   return el("div", { id: "experiment-page" },
@@ -218,10 +218,11 @@ function drawBestSoFar(data) {
   if (!series.count) return;
   chart("chart-best", {
     animation: false, tooltip: { trigger: "item", formatter: (p) => `${p.data[2]}<br>${fmt(p.data[1])} at ${seconds(p.data[0])}` },
-    legend: { data: ["trial", "best so far"], top: 0, right: 10 }, grid: { left: 60, right: 20, top: 40, bottom: 45 },
+    legend: { data: ["trial", "infeasible", "best so far"], top: 0, right: 10 }, grid: { left: 60, right: 20, top: 40, bottom: 45 },
     xAxis: { type: "value", name: data.timeUnit, nameLocation: "middle", nameGap: 25 },
     yAxis: { type: "value", name: series.metric, scale: true },
-    series: [{ name: "trial", type: "scatter", symbolSize: 5, data: series.points, itemStyle: { opacity: 0.55 } },
+    series: [{ name: "trial", type: "scatter", symbolSize: 5, data: series.points.filter((p) => p[3]), itemStyle: { opacity: 0.55 } },
+      { name: "infeasible", type: "scatter", symbolSize: 5, data: series.points.filter((p) => !p[3]), itemStyle: { color: "#bbb" } },
       { name: "best so far", type: "line", step: "end", symbol: "none", data: series.best, lineStyle: { width: 2 } }],
   });
 }
@@ -254,6 +255,7 @@ function drawParallel(data) {
   const values = view.rows.map((r) => r.value[objective]).filter((v) => v !== null);
   chart("chart-parallel", {
     animation: false, parallel: { left: 50, right: 130, top: 30, bottom: 30 },
+    parallelAxisDefault: { nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 10, width: 70, overflow: "truncate" } },
     parallelAxis: view.dimensions.map((d, k) => d.type === "category"
       ? { dim: k, name: d.name, type: "category", data: d.data }
       : { dim: k, name: d.name, type: d.log ? "log" : "value", scale: true, inverse: d.objective === "minimize" }),
