@@ -474,3 +474,46 @@ def test_dashboard_reads_the_cluster_through_kubeconfig_only(
         assert page["rows"][2]["phase"] == "Running" and page["rows"][2]["epochs"] == 2
     finally:
         dashboard.stop()
+
+
+def test_a_running_local_search_is_followed_live(driver: WebDriver, tmp_path: Path) -> None:
+    """While `kubenas run` holds the folder the page shows Running, trials' epochs as they
+    come, and then the finished result, without a reload."""
+    manifest = {"apiVersion": "kubenas.io/v1alpha1", "kind": "NASExperiment",
+                "metadata": {"name": "live"}, "spec": {
+                    "objective": {"metric": "val_accuracy"},
+                    "searchSpace": {"family": "fake", "parameters": [
+                        {"name": "depth", "int": {"min": 1, "max": 3}},
+                        {"name": "op", "choice": ["a", "b"], "repeat": "depth"}]},
+                    "strategy": {"name": "random", "seed": 2},
+                    "budget": {"maxTrials": 3, "maxParallelTrials": 1},
+                    "training": {"epochs": 4},
+                    "trialTemplate": {"command": [sys.executable, str(FAKE)],
+                                      "env": [{"name": "FAKE_EPOCH_S", "value": "0.6"}]}}}
+    (tmp_path / "live.yaml").write_text(yaml.safe_dump(manifest))
+    out = tmp_path / "live"
+    run = subprocess.Popen([sys.executable, "-m", "kubenas", "run", str(tmp_path / "live.yaml"),
+                            "--out", str(out), "--plain"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    dashboard = None
+    try:
+        wait(driver, lambda d: (out / "experiment.json").exists() and
+             (out / "trials.jsonl").exists(), timeout=30)
+        dashboard = Dashboard("--runs", str(out))
+        open_page(driver, dashboard.url + "#/exp/live", "#trials tbody tr")
+        assert text(driver, '[data-field="phase"]') == "Running"
+        wait(driver, lambda d: any(r["phase"] == "Running" and int(r["epochs"]) >= 1
+                                   for r in rows(d, "#trials")), timeout=30)
+        shot(driver, "live-running")
+        assert run.wait(timeout=120) == 0, run.stderr.read() if run.stderr else ""
+        result = json.loads((out / "result.json").read_text())
+        wait(driver, lambda d: text(d, '[data-field="phase"]') == "Succeeded", timeout=15)
+        assert text(driver, "#best-value") == fmt(result["bestValue"])
+        assert [r["phase"] for r in rows(driver, "#trials")] == ["Succeeded"] * 3
+    finally:
+        if run.poll() is None:
+            run.terminate()
+            run.wait(timeout=30)
+        driver.get("about:blank")
+        if dashboard is not None:
+            dashboard.stop()

@@ -188,7 +188,7 @@ function turn(step) { state.query.page = Math.max(1, state.query.page + step); r
 
 function fillSummary(exp, data) {
   const best = data.bestTrial;
-  const items = [["phase", phase(exp.phase)], ["reason", [exp.reason || "–", exp.message ? ` – ${exp.message}` : ""]],
+  const items = [["phase", phase(exp.phase)], ["reason", [exp.reason, exp.message].filter(Boolean).join(" – ") || "–"],
     ["strategy", exp.strategy || "–"],
     ["objective", data.objectives.map((o) => `${o.direction} ${o.metric}`).join(", ")],
     ["constraints", data.constraints.length ? data.constraints.map((c) =>
