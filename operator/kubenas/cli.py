@@ -63,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="compare strategies on a tabular benchmark",
                            add_help=False)
     bench.set_defaults(handler=_bench)
-    dashboard = sub.add_parser("dashboard", help="serve a read-only web UI of run folders or "
-                                                 "the cluster")
+    dashboard = sub.add_parser(
+        "dashboard", help="serve a read-only web UI of run folders or the cluster",
+        description="Serve a read-only web page of searches: run folders (--runs) or the "
+                    "NASExperiments of a cluster (--cluster). It follows running searches.")
     dashboard_main.add_arguments(dashboard)
     dashboard.set_defaults(handler=dashboard_main.run)
     return parser

@@ -27,11 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", metavar="FILE",
                         help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("-n", "--namespace",
-                        help="namespace to read, or several, comma-separated (default: the "
-                             "context's namespace)")
-    parser.add_argument("-A", "--all-namespaces", action="store_true",
-                        help="read every namespace")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-n", "--namespace",
+                       help="namespace to read, or several, comma-separated (default: the "
+                            "context's namespace)")
+    where.add_argument("-A", "--all-namespaces", action="store_true",
+                       help="read every namespace")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080,

@@ -135,3 +135,15 @@ def test_a_missing_kubeconfig_is_refused(tmp_path: Path,
 def test_bad_reads_raise_read_errors(tmp_path: Path) -> None:
     with pytest.raises(ReadError):
         LocalRuns(tmp_path / "nope").check()
+
+
+def test_a_port_in_use_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_folder(tmp_path / "a")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--runs", str(tmp_path), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kubenas: error: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
