@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -90,10 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
         snapshot = self.source.snapshot(exp_id)
         if route == "overview":
             return views.overview(snapshot)
+        now = None if snapshot.exp is None or snapshot.exp.tabular else time.time()
         if route == "trials":
-            return views.trials_page(snapshot, views.parse_query(params))
+            return views.trials_page(snapshot, views.parse_query(params), now)
         if route == "trial":
-            return views.trial_detail(snapshot, params.get("name") or "")
+            return views.trial_detail(snapshot, params.get("name") or "", now)
         raise NotFound(f"no API route {route!r}")
 
     def _static(self, name: str) -> None:

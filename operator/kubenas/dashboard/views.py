@@ -325,19 +325,22 @@ def promotions(exp: Experiment, trials: Sequence[Trial]) -> list[dict[str, Any]]
     return out[-SERIES_POINTS:]
 
 
-def _duration(t: Trial) -> float | None:
-    if t.started_at is None or t.finished_at is None:
+def _duration(t: Trial, now: float | None) -> float | None:
+    """Start to finish, or for a running trial start to `now` (the reader's clock)."""
+    if t.started_at is None:
         return None
-    return round(t.finished_at - t.started_at, 3)
+    end = t.finished_at if t.finished_at is not None else now if t.phase == "Running" \
+        else None
+    return None if end is None else round(max(0.0, end - t.started_at), 3)
 
 
-def _row(exp: Experiment, t: Trial, t0: float) -> dict[str, Any]:
+def _row(exp: Experiment, t: Trial, t0: float, now: float | None = None) -> dict[str, Any]:
     return {"name": trial_name(exp.name, t.index), "index": t.index, "phase": t.phase,
             "budget": t.budget, "rung": t.rung,
             "parent": None if t.parent is None else trial_name(exp.name, t.parent),
             "value": _value(exp, t), "metrics": dict(sorted(t.metrics.items())),
             "architecture": dict(t.arch), "reason": t.reason, "message": t.message,
-            "duration": _duration(t), "attempt": t.attempt, "epochs": len(t.curve),
+            "duration": _duration(t, now), "attempt": t.attempt, "epochs": len(t.curve),
             "started": None if t.started_at is None else round(t.started_at - t0, 3),
             "finished": None if t.finished_at is None else round(t.finished_at - t0, 3)}
 
@@ -362,11 +365,12 @@ def parse_query(params: Mapping[str, str]) -> TrialQuery:
                       page, size)
 
 
-def trials_page(s: Snapshot, query: TrialQuery) -> dict[str, Any]:
-    """One page of the trials table, filtered and sorted; unknown values sort last."""
+def trials_page(s: Snapshot, query: TrialQuery, now: float | None = None) -> dict[str, Any]:
+    """One page of the trials table, filtered and sorted; unknown values sort last. `now`
+    (seconds on the trials' clock) gives running trials a duration so far."""
     exp, trials = _need(s)
     t0 = _start(trials)
-    rows = [_row(exp, t, t0) for t in trials]
+    rows = [_row(exp, t, t0, now) for t in trials]
     if query.phases:
         rows = [r for r in rows if r["phase"] in query.phases]
     if query.text:
@@ -391,7 +395,7 @@ def _haystack(row: dict[str, Any]) -> str:
                      row["reason"] or "", row["message"] or ""]).lower()
 
 
-def trial_detail(s: Snapshot, name: str) -> dict[str, Any]:
+def trial_detail(s: Snapshot, name: str, now: float | None = None) -> dict[str, Any]:
     """One trial: its row, its curve, its promotion chain and a drawing of its network."""
     exp, trials = _need(s)
     by_name = {trial_name(exp.name, t.index): t for t in trials}
@@ -403,7 +407,7 @@ def trial_detail(s: Snapshot, name: str) -> dict[str, Any]:
     while cursor.parent is not None and cursor.parent < len(trials):
         cursor = trials[cursor.parent]
         chain.append(trial_name(exp.name, cursor.index))
-    return {"experiment": experiment_row(s), "trial": _row(exp, trial, t0),
+    return {"experiment": experiment_row(s), "trial": _row(exp, trial, t0, now),
             "curve": _curve_points(trial, DETAIL_POINTS), "ancestors": chain,
             "children": [trial_name(exp.name, t.index) for t in trials
                          if t.parent == trial.index],

@@ -181,3 +181,12 @@ def test_a_2000_trial_overview_stays_bounded() -> None:
     assert len(view["parallel"]["rows"]) <= views.PARALLEL_LIMIT
     page = views.trials_page(snap(exp, trials), TrialQuery(size=50))
     assert len(page["rows"]) == 50 and page["pages"] == 40
+
+
+def test_a_running_trial_has_a_duration_so_far() -> None:
+    exp = experiment()
+    trials = [trial(0, ["a"], 0.5), trial(1, ["b"], None, phase="Running", finished_at=None),
+              trial(2, ["c"], None, phase="Pending", started_at=None, finished_at=None)]
+    rows = views.trials_page(snap(exp, trials), TrialQuery(), now=131.0)["rows"]
+    assert [r["duration"] for r in rows] == [10.0, 30.0, None]
+    assert views.trials_page(snap(exp, trials), TrialQuery())["rows"][1]["duration"] is None
