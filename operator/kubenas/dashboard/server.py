@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except ReadError as exc:
             self._send_json(HTTPStatus.BAD_GATEWAY, {"error": str(exc)})
+        except Exception as exc:  # a bug: say so on the page and in one line here
+            print(f"kubenas: dashboard: {self.path}: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR,
+                            {"error": f"internal error: {type(exc).__name__}: {exc}"})
         else:
             self._send_json(HTTPStatus.OK, body)
 
