@@ -31,9 +31,10 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 
 
 def connect(kubeconfig: str | None, context: str | None) -> tuple[Kube, str]:
-    """A client and its namespace: in a pod (the chart's Deployment) its ServiceAccount,
-    elsewhere the kubeconfig (KUBECONFIG, ~/.kube/config)."""
-    if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+    """A client and its namespace: the kubeconfig (--kubeconfig, KUBECONFIG,
+    ~/.kube/config), or in a pod without one (the chart's Deployment) its ServiceAccount."""
+    in_pod = os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG")
+    if kubeconfig is None and context is None and in_pod:
         try:
             k8s_config.load_incluster_config()
         except k8s_config.ConfigException as exc:
@@ -45,13 +46,10 @@ def connect(kubeconfig: str | None, context: str | None) -> tuple[Kube, str]:
         return Kube(k8s.ApiClient()), namespace
     try:
         client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-        _, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+        contexts, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
     except (k8s_config.ConfigException, OSError, ValueError, TypeError) as exc:
         raise ReadError(f"cannot load the kubeconfig: {exc}") from None
-    chosen = active
-    if context:
-        contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
-        chosen = next((c for c in contexts if c["name"] == context), active)
+    chosen = next((c for c in contexts if c["name"] == context), active) if context else active
     namespace = (chosen.get("context") or {}).get("namespace") or "default"
     return Kube(client), namespace
 

@@ -159,4 +159,21 @@ def test_in_a_pod_without_a_service_account_token_it_is_refused(
     monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
     assert "cannot use the pod's ServiceAccount" in refused(capsys, "--cluster")
+
+
+def test_the_namespace_comes_from_the_chosen_context(tmp_path: Path) -> None:
+    from kubenas.dashboard.cluster import connect
+
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "plain",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "plain", "context": {"cluster": "c", "user": "u"}},
+                     {"name": "team", "context": {"cluster": "c", "user": "u",
+                                                  "namespace": "team-a"}}]}))
+    assert connect(str(config), None)[1] == "default"
+    api, namespace = connect(str(config), "team")
+    assert namespace == "team-a" and api.client.configuration.host == "http://127.0.0.1:1"
