@@ -29,7 +29,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from .conftest import REPO
 
@@ -517,3 +517,36 @@ def test_a_running_local_search_is_followed_live(driver: WebDriver, tmp_path: Pa
         driver.get("about:blank")
         if dashboard is not None:
             dashboard.stop()
+
+
+def test_three_objectives_choose_the_pareto_axes(driver: WebDriver, tmp_path: Path) -> None:
+    manifest = yaml.safe_load((REPO / "benchmarks" / "nb201" / "multi-objective.yaml")
+                              .read_text())
+    spec = manifest["spec"]
+    spec["budget"].update(maxTrials=30, maxDuration=40000)
+    spec["tabular"]["table"] = str(NB201)
+    spec["tabular"]["staticMetrics"]["params_m"] = "params_m"
+    spec["objective"]["additional"].append({"metric": "params_m", "direction": "minimize"})
+    (tmp_path / "three.yaml").write_text(yaml.safe_dump(manifest))
+    kubenas("run", str(tmp_path / "three.yaml"), "--out", str(tmp_path / "three"))
+    result = json.loads((tmp_path / "three" / "result.json").read_text())
+    trials = {t["name"]: t for t in map(json.loads, (tmp_path / "three" / "trials.jsonl")
+                                        .read_text().splitlines())}
+    dashboard = Dashboard("--runs", str(tmp_path / "three"))
+    try:
+        open_page(driver, dashboard.url + "#/exp/three", "#chart-pareto canvas")
+        front = {p["name"]: p["value"] for p in wait(
+            driver, lambda d: chart_series(d, "chart-pareto"))[2]["data"]}
+        assert set(front) == {t["name"] for t in result["paretoFront"]}
+        name = next(iter(front))
+        metrics = trials[name]["metrics"]
+        assert front[name] == [metrics["val_accuracy"], metrics["latency_ms_pixel3"]]
+        Select(driver.find_element(By.ID, "pareto-y")).select_by_visible_text("params_m")
+        moved = wait(driver, lambda d: {p["name"]: p["value"] for p in chart_series(
+            d, "chart-pareto")[2]["data"]}.get(name) == [metrics["val_accuracy"],
+                                                          metrics["params_m"]])
+        assert moved
+        shot(driver, "pareto-three-objectives")
+    finally:
+        driver.get("about:blank")
+        dashboard.stop()
