@@ -7,6 +7,7 @@ experiment's page lists its NASTrials by the label the operator puts on them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -94,16 +95,21 @@ class ClusterExperiments:
         objs = self._call(lambda: self.api.list(trial_path(namespace),
                                                 label_selector=selector(name)))
         records = sorted((to_record(o) for o in objs), key=lambda t: t.index)
-        return self._snapshot(obj, tuple(records))
+        # Every write changes an object's resourceVersion, so these name the state read.
+        versions = sorted(f"{o['metadata']['name']}@{o['metadata'].get('resourceVersion')}"
+                          for o in [obj, *objs])
+        version = hashlib.sha256("\n".join(versions).encode()).hexdigest()[:16]
+        return self._snapshot(obj, tuple(records), version)
 
-    def _snapshot(self, obj: Obj, trials: tuple[Trial, ...] | None) -> Snapshot:
+    def _snapshot(self, obj: Obj, trials: tuple[Trial, ...] | None,
+                  version: str = "") -> Snapshot:
         meta = obj["metadata"]
         namespace, name = meta.get("namespace", "default"), meta["name"]
         spec = self._spec(obj)
         return Snapshot(id=f"{namespace}/{name}", name=name, namespace=namespace,
                         exp=spec if isinstance(spec, Experiment) else None,
                         status=obj.get("status") or {}, trials=trials,
-                        problem=spec if isinstance(spec, str) else None)
+                        problem=spec if isinstance(spec, str) else None, version=version)
 
     def _spec(self, obj: Obj) -> Experiment | str:
         """Parsed once per generation: the spec only changes with it."""

@@ -30,6 +30,7 @@ class LocalRuns:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._specs: dict[str, Experiment | str] = {}
+        self._snapshots: dict[str, Snapshot] = {}
 
     def describe(self) -> str:
         return str(self.root)
@@ -55,18 +56,26 @@ class LocalRuns:
         return [self.snapshot(run_id) for run_id in self.folders()]
 
     def snapshot(self, run_id: str) -> Snapshot:
+        """The folder as it is now; read again only when one of its files changed."""
         folder = self.folders().get(run_id)
         if folder is None:
             raise NotFound(f"no run folder {run_id!r} in {self.root}")
+        live = _live(folder)
+        version = f"{_stamp(folder)}/{live}"
+        cached = self._snapshots.get(run_id)
+        if cached is not None and cached.version == version:
+            return cached
         status = _json(folder / RESULT) or {}
         if not isinstance(status, dict):
             raise ReadError(f"{folder / RESULT}: not a JSON object")
         spec = self._spec(folder)
         exp = spec if isinstance(spec, Experiment) else None
-        return Snapshot(id=run_id, name=exp.name if exp else run_id,
-                        namespace=exp.namespace if exp else "local", exp=exp, status=status,
-                        trials=_trials(folder / HISTORY), live=_live(folder),
-                        problem=spec if isinstance(spec, str) else None)
+        snapshot = Snapshot(id=run_id, name=exp.name if exp else run_id,
+                            namespace=exp.namespace if exp else "local", exp=exp,
+                            status=status, trials=_trials(folder / HISTORY), live=live,
+                            problem=spec if isinstance(spec, str) else None, version=version)
+        self._snapshots[run_id] = snapshot
+        return snapshot
 
     def _spec(self, folder: Path) -> Experiment | str:
         """The parsed spec, or why there is none."""
@@ -85,6 +94,19 @@ class LocalRuns:
                     else str(exc)
                 raise ReadError(f"{path}: not a valid NASExperiment: {message}") from None
         return self._specs[text]
+
+
+def _stamp(folder: Path) -> str:
+    """Inode, size and modification time of each file: writers replace them atomically, so
+    every write makes a new inode."""
+    out = []
+    for name in MARKERS:
+        try:
+            stat = (folder / name).stat()
+            out.append(f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}")
+        except OSError:
+            out.append("-")
+    return ",".join(out)
 
 
 def _is_run(folder: Path) -> bool:

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -40,8 +43,34 @@ class Source(Protocol):
     def snapshot(self, exp_id: str) -> Snapshot: ...
 
 
+class Cache:
+    """The last few answers by what they were built from: a page polled while nothing
+    changes costs a file stat or one list call, not a rebuild of every chart."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], dict[str, Any]],
+            usable: bool = True) -> dict[str, Any]:
+        if not usable:
+            return build()
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = build()
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
 def make_server(source: Source, host: str, port: int, poll_s: float) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"source": source, "poll_s": poll_s})
+    handler = type("Handler", (_Handler,), {"source": source, "poll_s": poll_s,
+                                            "cache": Cache()})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
@@ -50,6 +79,7 @@ def make_server(source: Source, host: str, port: int, poll_s: float) -> Threadin
 class _Handler(BaseHTTPRequestHandler):
     source: Source
     poll_s: float
+    cache: Cache
     server_version = "kubenas-dashboard"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -96,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadQuery("id is required")
         snapshot = self.source.snapshot(exp_id)
         if route == "overview":
-            return views.overview(snapshot)
+            return self.cache.get(("overview", exp_id, snapshot.version),
+                                  lambda: views.overview(snapshot), bool(snapshot.version))
         now = None if snapshot.exp is None or snapshot.exp.tabular else time.time()
         if route == "trials":
             return views.trials_page(snapshot, views.parse_query(params), now)

@@ -52,7 +52,8 @@ class Snapshot:
     `trials` is None when the reader did not list them (the experiments page of the cluster
     uses the status alone). `live` says a local run holds the folder now, so its
     `result.json`, if any, is from an earlier run. `exp` is None when the spec does not
-    parse; `problem` says why.
+    parse; `problem` says why. `version` changes whenever what was read changes ("" when
+    the reader cannot tell), so answers built from it can be reused.
     """
 
     id: str
@@ -63,6 +64,7 @@ class Snapshot:
     trials: tuple[Trial, ...] | None = None
     live: bool = False
     problem: str | None = None
+    version: str = ""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +22,8 @@ class Source:
 
     def __init__(self) -> None:
         exp = experiment()
-        self.snap = snap(exp, [trial(i, ["a"] * (1 + i % 3), i / 10) for i in range(5)])
+        self.snap = replace(snap(exp, [trial(i, ["a"] * (1 + i % 3), i / 10)
+                                       for i in range(5)]), version="v1")
 
     def describe(self) -> str:
         return "fake"
@@ -88,3 +90,14 @@ def test_api_answers_and_refusals(base: str) -> None:
                                                                  "JSON"})
     status, body = api(base + "api/overview?id=bug")
     assert status == 500 and body["error"] == "internal error: RuntimeError: boom"
+
+
+def test_an_unchanged_snapshot_reuses_its_overview(base: str, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    from kubenas.dashboard import views
+
+    assert api(base + "api/overview?id=run")[0] == 200  # built (or cached) once
+    calls: list[str] = []
+    monkeypatch.setattr(views, "overview", lambda s: calls.append(s.id) or {})
+    assert api(base + "api/overview?id=run")[1]["bestTrial"]["name"] == "t-4"
+    assert calls == []  # same version: the cached answer, not a rebuild

@@ -177,3 +177,13 @@ def test_the_namespace_comes_from_the_chosen_context(tmp_path: Path) -> None:
     assert connect(str(config), None)[1] == "default"
     api, namespace = connect(str(config), "team")
     assert namespace == "team-a" and api.client.configuration.host == "http://127.0.0.1:1"
+
+
+def test_a_folder_is_read_again_only_when_a_file_changes(tmp_path: Path) -> None:
+    folder = run_folder(tmp_path / "a", trials=2)
+    runs = LocalRuns(folder)
+    first = runs.snapshot("a")
+    assert runs.snapshot("a") is first and first.version
+    history.save(folder, EXP, [Trial(0, {"width": 8}, 1.0, phase="Running")])
+    again = runs.snapshot("a")
+    assert again is not first and len(again.trials or ()) == 1
