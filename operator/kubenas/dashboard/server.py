@@ -14,6 +14,8 @@ Every answer is built from the source when asked; the page polls for live update
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import mimetypes
 import sys
@@ -33,6 +35,19 @@ from kubenas.dashboard.views import BadQuery, NotFound, ReadError, Snapshot
 STATIC = resources.files("kubenas.dashboard") / "static"
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+
+
+GZIP_MIN = 2048
+
+
+@functools.lru_cache(maxsize=8)
+def _static_gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _gzip(data: bytes) -> bytes:
+    """Static files are compressed once (cached by content); answers each time, quickly."""
+    return _static_gzip(data) if len(data) > 100_000 else gzip.compress(data, 4, mtime=0)
 
 
 class Source(Protocol):
@@ -153,8 +168,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, data, "application/json", "no-store")
 
     def _send(self, status: HTTPStatus, data: bytes, kind: str, cache: str) -> None:
+        """Compressed when the browser accepts it and it pays (the chart library is 1.1 MB;
+        port-forwards are slow)."""
+        gzipped = len(data) >= GZIP_MIN and "gzip" in self.headers.get("Accept-Encoding", "")
+        if gzipped:
+            data = _gzip(data)
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", cache)
         self.send_header("X-Content-Type-Options", "nosniff")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import urllib.error
@@ -101,3 +102,16 @@ def test_an_unchanged_snapshot_reuses_its_overview(base: str, monkeypatch: pytes
     monkeypatch.setattr(views, "overview", lambda s: calls.append(s.id) or {})
     assert api(base + "api/overview?id=run")[1]["bestTrial"]["name"] == "t-4"
     assert calls == []  # same version: the cached answer, not a rebuild
+
+
+def test_large_answers_are_gzipped_when_accepted(base: str) -> None:
+    plain = get(base + "static/vendor/echarts.min.js")[2]
+    request = urllib.request.Request(base + "static/vendor/echarts.min.js",
+                                     headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        assert r.headers["Content-Encoding"] == "gzip"
+        body = r.read()
+    assert len(body) < len(plain) / 2 and gzip.decompress(body) == plain
+    small = urllib.request.Request(base + "healthz", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(small, timeout=10) as r:
+        assert r.headers["Content-Encoding"] is None and r.read() == b"ok\n"
