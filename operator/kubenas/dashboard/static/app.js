@@ -254,14 +254,16 @@ function drawParallel(data) {
   const objective = view.dimensions.findIndex((d) => d.objective);
   const values = view.rows.map((r) => r.value[objective]).filter((v) => v !== null);
   chart("chart-parallel", {
-    animation: false, parallel: { left: 50, right: 130, top: 30, bottom: 30 },
+    animation: false, parallel: { left: 50, right: 70, top: 30, bottom: 55 },
     parallelAxisDefault: { nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 10, width: 70, overflow: "truncate" } },
     parallelAxis: view.dimensions.map((d, k) => d.type === "category"
       ? { dim: k, name: d.name, type: "category", data: d.data }
       : { dim: k, name: d.name, type: d.log ? "log" : "value", scale: true, inverse: d.objective === "minimize" }),
+    // Colour by the primary objective, darker is better.
     visualMap: { type: "continuous", dimension: objective, min: Math.min(...values), max: Math.max(...values),
-      right: 10, top: 40, calculable: true, inRange: { color: ["#d0d7de", "#0969da"] },
-      inverse: data.objectives[0].direction === "minimize", text: [data.objectives[0].metric, ""] },
+      orient: "horizontal", left: "center", bottom: 0, itemHeight: 160, calculable: true,
+      inRange: { color: data.objectives[0].direction === "minimize" ? ["#0969da", "#d0d7de"] : ["#d0d7de", "#0969da"] },
+      text: [data.objectives[0].metric, ""] },
     series: [{ type: "parallel", lineStyle: { width: 1, opacity: 0.5 }, data: view.rows.map((r) => ({ name: r.name, value: r.value })) }],
   });
 }
