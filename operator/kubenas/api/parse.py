@@ -128,13 +128,23 @@ def _tabular_errors(spec: dict[str, Any]) -> list[FieldError]:
     tab = spec.get("tabular")
     if not tab:
         return []
-    fid = spec.get("fidelity")
-    declared = set(fidelity_levels(fid)) if fid else {float(spec["training"]["epochs"])}
-    errors = [FieldError(f"spec.tabular.fidelities[{i}].level",
-                         f"{f['level']} is not a budget level of this experiment; valid: "
-                         f"{sorted(declared)}")
-              for i, f in enumerate(tab["fidelities"]) if float(f["level"]) not in declared]
+    declared = set(_budget_levels(spec))
+    errors = []
+    for i, f in enumerate(tab["fidelities"]):
+        if "level" not in f and len(declared) > 1:
+            errors.append(FieldError(f"spec.tabular.fidelities[{i}].level",
+                                     f"required: the experiment has several budget levels; "
+                                     f"valid: {sorted(declared)}"))
+        elif "level" in f and float(f["level"]) not in declared:
+            errors.append(FieldError(f"spec.tabular.fidelities[{i}].level",
+                                     f"{f['level']} is not a budget level of this experiment; "
+                                     f"valid: {sorted(declared)}"))
     return errors + _judge_errors(spec["objective"], tab)
+
+
+def _budget_levels(spec: dict[str, Any]) -> tuple[float, ...]:
+    fid = spec.get("fidelity")
+    return fidelity_levels(fid) if fid else (float(spec["training"]["epochs"]),)
 
 
 def _judge_errors(objective: dict[str, Any], tab: dict[str, Any]) -> list[FieldError]:
@@ -204,7 +214,7 @@ def _build(spec: dict[str, Any], name: str, namespace: str, source: str) -> Expe
         if fid else None,
         training=spec["training"],
         trial_template=spec["trialTemplate"],
-        tabular=_tabular(tab) if tab else None,
+        tabular=_tabular(tab, _budget_levels(spec)) if tab else None,
         suspend=spec["suspend"],
         spec=spec,
         source=source,
@@ -220,13 +230,14 @@ def _parameter(p: dict[str, Any]) -> Parameter:
                      log=rng.get("log", False), repeat=p.get("repeat"))
 
 
-def _tabular(tab: dict[str, Any]) -> TabularSpec:
+def _tabular(tab: dict[str, Any], levels: tuple[float, ...]) -> TabularSpec:
     return TabularSpec(
         table=tab["table"],
         key_column=tab["key"]["column"],
         key_format=tab["key"]["format"],
-        fidelities=tuple(TabularFidelity(float(f["level"]), dict(f["metrics"]), f["costColumn"],
-                                         f["costScale"]) for f in tab["fidelities"]),
+        fidelities=tuple(TabularFidelity(float(f.get("level", levels[-1])), dict(f["metrics"]),
+                                         f.get("costColumn"), f["costScale"], f.get("cost"))
+                         for f in tab["fidelities"]),
         static_metrics=dict(tab.get("staticMetrics", {})),
         report_metrics=dict(tab.get("reportMetrics", {})),
         resume=tab["resume"],

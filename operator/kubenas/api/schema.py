@@ -343,11 +343,15 @@ def _resources() -> Schema:
 
 def tabular_schema() -> Schema:
     fidelity = obj("What evaluating at one budget reveals and costs.", {
-        "level": number("The budget (as in fidelity.levels)."),
+        "level": number("The budget (as in fidelity.levels); may be left out when the "
+                        "experiment has one budget level."),
         "metrics": string_map("Metric name -> column revealed at this budget."),
         "costColumn": string("Column holding the cost in simulated seconds."),
+        "cost": number("Simulated seconds of every evaluation at this budget, for a table "
+                       "without a cost column.", minimum=0),
         "costScale": number("Multiplier applied to the cost column.", minimum=0, default=1.0),
-    }, required=("level", "metrics", "costColumn"))
+    }, required=("metrics",), rules=[rule("has(self.costColumn) != has(self.cost)",
+                                          "set exactly one of costColumn and cost")])
     return obj("Answer trials from a lookup table on a simulated clock instead of training "
                "(benchmarks). Used by kubenas run and kubenas bench; the operator rejects it.", {
         "table": string("CSV file, relative to the manifest."),

@@ -151,8 +151,9 @@ class Fidelity:
 class TabularFidelity:
     level: float
     metrics: dict[str, str]
-    cost_column: str
+    cost_column: str | None  # None: every evaluation costs `cost`
     cost_scale: float = 1.0
+    cost: float | None = None
 
 
 @dataclass(frozen=True)

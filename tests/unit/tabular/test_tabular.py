@@ -79,8 +79,9 @@ def test_bench_runs_a_generic_benchmark_without_code_changes(tmp_path: Path) -> 
                        "--strategies", "random,evolution,bo,nsga2", "--out", str(out)])
     assert code == 0
     rows = json.loads((out / "toy.json").read_text())
-    single = [r for r in rows if "mean_test_acc" in r]
+    single = [r for r in rows if "mean_test" in r]  # judged on the report metric `test`
     multi = [r for r in rows if "mean_hv_ratio" in r]
+    assert {r["figure"] for r in single} == {"test"} and len(single) + len(multi) == len(rows)
     assert {r["strategy"] for r in single} == {"random", "evolution", "bo"}
     assert {r["strategy"] for r in multi} == {"random", "nsga2"}
     assert all(r["seeds"] == 3 and r["budget_s"] in (300, 100) for r in rows)

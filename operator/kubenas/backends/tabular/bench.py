@@ -41,6 +41,7 @@ PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
     "reinforce": {"promotion": "none"},
 }
 CURVE_POINTS = 121
+DEFAULT = "default"  # the manifest's own strategy, settings and all
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Variant:
 
     @property
     def label(self) -> str:
+        if self.name == DEFAULT:
+            return DEFAULT
         extra = {k: v for k, v in self.settings if PROTOCOL_SETTINGS.get(self.name, {}).get(k) != v}
         return self.name + (f"({','.join(f'{k}={v}' for k, v in extra.items())})" if extra
                             else "")
@@ -89,8 +92,9 @@ def _answers(manifest: str) -> tuple[Answers, Scorer, SearchSpace]:
 
 
 def variant_of(exp: Experiment, task: Task) -> Experiment:
-    return replace(exp, strategy=StrategySpec(task.variant.name, task.seed,
-                                              dict(task.variant.settings)),
+    strategy = replace(exp.strategy, seed=task.seed) if task.variant.name == DEFAULT else \
+        StrategySpec(task.variant.name, task.seed, dict(task.variant.settings))
+    return replace(exp, strategy=strategy,
                    budget=replace(exp.budget, max_duration_s=task.budget_s))
 
 
@@ -109,6 +113,16 @@ def run_task(task: Task) -> dict[str, Any]:
     return {"value": value, "curve": curve.tolist(), "trials": len(run.trials)}
 
 
+def judged_figure(exp: Experiment) -> str:
+    """What a row's mean is of: the hypervolume ratio, or the column the primary objective
+    is judged on (its `tabular.judge` report metric, else the objective itself)."""
+    if exp.objective.multi:
+        return "hv_ratio"
+    assert exp.tabular is not None
+    metric = exp.objective.primary.metric
+    return exp.tabular.judge.get(metric, metric)
+
+
 def manifests(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
@@ -122,8 +136,8 @@ def applicable(exp: Experiment, variants: Iterable[Variant]) -> list[Variant]:
     """The variants that can search this experiment's objectives."""
     multi = exp.objective.multi
     return [v for v in variants
-            if (STRATEGIES[v.name].multi_objective if multi
-                else STRATEGIES[v.name].single_objective)]
+            if v.name == DEFAULT or (STRATEGIES[v.name].multi_objective if multi
+                                     else STRATEGIES[v.name].single_objective)]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -134,10 +148,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="simulated-second budgets, comma separated (first one is plotted)")
     parser.add_argument("--strategies", default=",".join(sorted(STRATEGIES)),
                         help="strategies, each `name` or `name:key=value;...`, separated by "
-                             "spaces or commas between names (default: all)")
+                             "spaces or commas between names; `default` runs each manifest's "
+                             "own strategy and settings (default: all)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--name", help="result file stem (default: the benchmark folder name)")
+    parser.add_argument("--name", help="result file stem (default: the folder's name, or "
+                                       "the manifest's file name without .yaml)")
     return parser.parse_args(argv)
 
 
@@ -157,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     variants = split_variants(args.strategies)
     for v in variants:
+        if v.name == DEFAULT:
+            if v.settings:
+                print(f"kubenas bench: {DEFAULT} runs each manifest's own strategy settings; "
+                      "set them in the manifest, or name the strategy", file=sys.stderr)
+                return 2
+            continue  # the manifests' own settings were checked as they loaded
         errors = strategy_settings.errors(v.name, dict(v.settings))
         if errors:
             print(f"kubenas bench: {v.name}: " + "; ".join(map(str, errors)), file=sys.stderr)
@@ -177,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     for i, (m, v, b) in enumerate(groups):
         chunk = outputs[i * args.seeds:(i + 1) * args.seeds]
         results.append({"manifest": m, "variant": v, "budget_s": b,
-                        "multi": experiments[m].objective.multi, "runs": chunk})
-    name = args.name or (args.manifest.name if args.manifest.is_dir()
-                         else args.manifest.parent.name)
+                        "multi": experiments[m].objective.multi,
+                        "figure": judged_figure(experiments[m]), "runs": chunk})
+    name = args.name or (args.manifest.name if args.manifest.is_dir() else args.manifest.stem)
     table = write_results(results, args.out, name, seeds=args.seeds, wall_s=wall)
     print(table)
     print(f"{len(tasks)} runs in {wall:.0f}s with {args.workers} workers")

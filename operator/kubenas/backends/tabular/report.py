@@ -14,9 +14,9 @@ def rows(results: list[dict[str, Any]], seeds: int) -> list[dict[str, Any]]:
     out = []
     for r in results:
         values = np.array([run["value"] for run in r["runs"]], dtype=np.float64)
-        figure = "hv_ratio" if r["multi"] else "test_acc"
+        figure = r["figure"]
         row: dict[str, Any] = {"strategy": r["variant"].label, "budget_s": r["budget_s"],
-                               "seeds": seeds,
+                               "seeds": seeds, "figure": figure,
                                f"mean_{figure}": _figure(float(np.nanmean(values))),
                                f"std_{figure}": _figure(float(np.nanstd(values)))}
         if r["variant"].settings:
@@ -35,7 +35,7 @@ def markdown(table: list[dict[str, Any]], wall_s: float) -> str:
     lines = ["| manifest | strategy | settings | budget (s) | seeds | mean | std | figure |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in table:
-        figure = "hv_ratio" if "mean_hv_ratio" in r else "test_acc"
+        figure = r["figure"]
         settings = ", ".join(f"{k}={v}" for k, v in r.get("settings", {}).items())
         lines.append(f"| {r['manifest']} | {r['strategy']} | {settings} | {r['budget_s']:.0f} "
                      f"| {r['seeds']} | {_shown(r[f'mean_{figure}'])} | "

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from kubenas.api.trials import Trial, rank_key
 from kubenas.api.types import Experiment, TabularSpec
 from kubenas.backends.runs import history, manifest, results
@@ -50,7 +52,9 @@ class Answers:
         self.resume = tab.resume
         self.metrics = {f.level: {m: table.column(c) for m, c in f.metrics.items()}
                         for f in tab.fidelities}
-        self.cost = {f.level: table.column(f.cost_column) * f.cost_scale for f in tab.fidelities}
+        self.cost = {f.level: table.column(f.cost_column) * f.cost_scale
+                     if f.cost_column is not None else np.full(len(table), float(f.cost or 0))
+                     for f in tab.fidelities}
         self.static = {m: table.column(c) for m, c in tab.static_metrics.items()}
         self.report = {m: table.column(c) for m, c in tab.report_metrics.items()}
 
