@@ -48,6 +48,16 @@ def objects(manifest: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(manifest) if doc]
 
 
+def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """A Role's rules as (API group, resource) -> verbs."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
 RENDERINGS = {
     "cluster-wide": (),
     "namespaced": ("--set", "watchNamespaces={team-a,team-b}"),

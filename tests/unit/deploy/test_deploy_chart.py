@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubenas.backends.kubernetes import permissions
 
-from .conftest import CHART, NAMESPACE, RENDERINGS, REPO, objects, render, run, tool
+from .conftest import CHART, NAMESPACE, RENDERINGS, REPO, grants, objects, render, run, tool
 
 Objects = list[dict[str, Any]]
 WORKLOAD_VERBS = {k: set(v) for k, v in permissions.NAMESPACED.items()}
@@ -19,15 +19,6 @@ CLUSTER_WIDE = {**WORKLOAD_VERBS, **{k: set(v) for k, v in permissions.CLUSTER_W
 
 def kinds(objs: Objects, kind: str) -> Objects:
     return [o for o in objs if o["kind"] == kind]
-
-
-def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
-    out: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                out.setdefault((group, resource), set()).update(rule["verbs"])
-    return out
 
 
 def test_lint_strict() -> None:

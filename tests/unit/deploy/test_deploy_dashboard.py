@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import CHART, NAMESPACE, objects, render, run, tool
+from .conftest import CHART, NAMESPACE, grants, objects, render, run, tool
 
 Objects = list[dict[str, Any]]
 READ = {("kubenas.io", "nasexperiments"): {"get", "list", "watch"},
@@ -13,15 +13,6 @@ READ = {("kubenas.io", "nasexperiments"): {"get", "list", "watch"},
 
 def named(objs: Objects, kind: str, name: str = "kubenas-dashboard") -> Objects:
     return [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-
-
-def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
-    out: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                out.setdefault((group, resource), set()).update(rule["verbs"])
-    return out
 
 
 def test_off_by_default() -> None:
