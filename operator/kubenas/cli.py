@@ -120,7 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     if exp.tabular is not None:
         from kubenas.backends.tabular.simulate import run_manifest
 
-        return run_manifest(exp, out)
+        try:
+            return run_manifest(exp, out)
+        except ManifestError as exc:
+            return _refuse(args.manifest, exc.errors)
     problems = preflight.problems(exp, out, args.parallel)
     if problems:
         return _refuse(args.manifest, problems)

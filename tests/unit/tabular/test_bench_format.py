@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubenas import cli
 from kubenas.api.parse import ManifestError, load_file
 from kubenas.backends.tabular import bench
 
@@ -78,3 +79,21 @@ def test_a_level_may_be_left_out_only_with_one_budget_level(tmp_path: Path) -> N
     assert [(e.path, e.message) for e in caught.value.errors] == [
         ("spec.tabular.fidelities[0].level",
          "required: the experiment has several budget levels; valid: [1.0, 10.0]")]
+
+
+@pytest.mark.parametrize(("damage", "field", "text"), [
+    (lambda folder: (folder / "table.csv").unlink(), "spec.tabular.table", "cannot read"),
+    (lambda folder: (folder / "table.csv").write_text("key,low\nx-1-p,1\n"), "spec.tabular",
+     "has no numeric column 'high'"),
+    (lambda folder: (folder / "table.csv").write_text(""), "spec.tabular.table",
+     "is not a CSV table with a header row"),
+])
+def test_a_bad_table_is_named_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              damage: Any, field: str, text: str) -> None:
+    path = _single_fidelity(tmp_path / "toy", cost=1)
+    damage(tmp_path / "toy")
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert bench.main([str(path), "--out", str(tmp_path / "r")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all(f"{field}: " in line and text in line for line in lines)
+    assert lines[0].startswith(f"{path}: ")

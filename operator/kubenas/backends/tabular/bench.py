@@ -28,8 +28,7 @@ from kubenas.api.strategy_settings import STRATEGIES
 from kubenas.api.types import Experiment, StrategySpec
 from kubenas.backends.tabular.report import write_results
 from kubenas.backends.tabular.score import Scorer
-from kubenas.backends.tabular.simulate import Answers, simulate
-from kubenas.backends.tabular.table import load_for
+from kubenas.backends.tabular.simulate import Answers, answers_for, simulate
 from kubenas.space.space import SearchSpace
 
 # The published baselines are single-fidelity searches: they run as the protocol defines them.
@@ -87,7 +86,7 @@ def _experiment(manifest: str) -> Experiment:
 def _answers(manifest: str) -> tuple[Answers, Scorer, SearchSpace]:
     """What every seed of a manifest shares in a worker: the table and one SearchSpace."""
     exp = _experiment(manifest)
-    answers = Answers(exp, load_for(exp))
+    answers = answers_for(exp)
     return answers, Scorer(exp, answers), SearchSpace(exp.space)
 
 
@@ -168,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = manifests(args.manifest)
         experiments = {str(p): load_file(p) for p in paths}
+        for exp in experiments.values():
+            answers_for(exp)  # a table problem, said once here rather than in every worker
     except (FileNotFoundError, ManifestError) as exc:
         print(f"kubenas bench: {exc}", file=sys.stderr)
         return 2

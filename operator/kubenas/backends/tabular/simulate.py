@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kubenas.api.parse import ManifestError
 from kubenas.api.trials import Trial, rank_key
 from kubenas.api.types import Experiment, TabularSpec
+from kubenas.api.validate import FieldError
 from kubenas.backends.runs import history, manifest, results
-from kubenas.backends.tabular.table import Table, load_for
+from kubenas.backends.tabular.table import Table, load_for, table_path
 from kubenas.engine.engine import Engine, NewTrial, Outcome
 from kubenas.engine.status import pareto
 from kubenas.space.space import SearchSpace
@@ -134,9 +136,25 @@ def _start(new: NewTrial, trials: list[Trial], rows: list[int], answers: Answers
 
 
 
+def answers_for(exp: Experiment) -> Answers:
+    """The table's answers; a missing or unreadable table, or one without a column the
+    manifest names, is a ManifestError on spec.tabular."""
+    try:
+        return Answers(exp, load_for(exp))
+    except OSError as exc:
+        problem = FieldError("spec.tabular.table", f"cannot read {table_path(exp)}: "
+                                                   f"{exc.strerror or exc}")
+    except KeyError as exc:
+        problem = FieldError("spec.tabular", str(exc.args[0]))
+    except (ValueError, IndexError, StopIteration) as exc:
+        problem = FieldError("spec.tabular.table", f"{table_path(exp)} is not a CSV table "
+                                                   f"with a header row: {exc!r}")
+    raise ManifestError(exp.source, [problem])
+
+
 def run_manifest(exp: Experiment, out: Path) -> int:
     """`kubenas run` on a tabular manifest: one simulated search, written like a local run."""
-    answers = Answers(exp, load_for(exp))
+    answers = answers_for(exp)
     started = datetime.now(UTC)
     run = simulate(exp, answers)
     outcome = run.outcome or Outcome("Failed", "Stopped", "the simulation ended early")
