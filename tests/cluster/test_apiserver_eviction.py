@@ -15,30 +15,13 @@ import pytest
 import requests
 from kubernetes import client as k8s
 from kubesim.apiserver import ApiServer
+from kubesim.testing import MERGE, NamespaceApi
 
-MERGE = {"Content-Type": "application/merge-patch+json"}
 TOO_MANY = "Cannot evict pod as it would violate the pod's disruption budget."
 
 
-class Cluster:
+class Cluster(NamespaceApi):
     """Raw access to one namespace of the API server (no kubelet runs these pods)."""
-
-    def __init__(self, base: str, ns: str) -> None:
-        self.base, self.ns = base, ns
-
-    def url(self, kind: str, name: str = "") -> str:
-        prefix = {"poddisruptionbudgets": "/apis/policy/v1", "replicasets": "/apis/apps/v1",
-                  "deployments": "/apis/apps/v1"}.get(kind, "/api/v1")
-        return f"{self.base}{prefix}/namespaces/{self.ns}/{kind}" + (f"/{name}" if name else "")
-
-    def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = requests.post(self.url(kind), json=body, timeout=5)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        response = requests.get(self.url(kind, name), timeout=5)
-        return dict(response.json()) if response.status_code == 200 else None
 
     def running_pod(self, name: str, labels: dict[str, str] | None = None, ready: bool = True,
                     owner: dict[str, Any] | None = None) -> dict[str, Any]:

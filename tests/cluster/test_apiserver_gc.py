@@ -9,39 +9,12 @@ import pytest
 import requests
 from kubernetes import client as k8s
 from kubesim.apiserver import ApiServer
-
-MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-class Api:
-    """Terse raw access to one namespace."""
-
-    def __init__(self, base: str, ns: str) -> None:
-        self.base, self.ns = base, ns
-
-    def url(self, kind: str, name: str = "") -> str:
-        prefix = {"widgets": "/apis/test.kubesim.io/v1"}.get(kind, "/api/v1")
-        return f"{self.base}{prefix}/namespaces/{self.ns}/{kind}" + (f"/{name}" if name else "")
-
-    def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = requests.post(self.url(kind), json=body, timeout=5)
-        assert response.status_code == 201, response.text
-        return dict(response.json())
-
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        response = requests.get(self.url(kind, name), timeout=5)
-        return dict(response.json()) if response.status_code == 200 else None
-
-    def delete(self, kind: str, name: str, **params: Any) -> requests.Response:
-        return requests.delete(self.url(kind, name), params=params, timeout=5)
-
-    def patch(self, kind: str, name: str, body: dict[str, Any]) -> requests.Response:
-        return requests.patch(self.url(kind, name), json=body, headers=MERGE, timeout=5)
+from kubesim.testing import MERGE, NamespaceApi
 
 
 @pytest.fixture
-def api(apiserver: ApiServer, widget_crd: dict, ns: str) -> Api:
-    return Api(apiserver.url, ns)
+def api(apiserver: ApiServer, widget_crd: dict, ns: str) -> NamespaceApi:
+    return NamespaceApi(apiserver.url, ns)
 
 
 def owned_by(owner: dict[str, Any], block: bool = False) -> list[dict[str, Any]]:
@@ -69,7 +42,7 @@ def pod(name: str, owner: dict[str, Any] | None = None, node: str | None = None,
     return {"metadata": meta, "spec": spec}
 
 
-def test_finalizers_hold_deletion(api: Api) -> None:
+def test_finalizers_hold_deletion(api: NamespaceApi) -> None:
     api.create("configmaps", {"metadata": {"name": "c", "finalizers": ["test/hold"]}})
     assert api.delete("configmaps", "c").status_code == 200
     held = api.get("configmaps", "c")
@@ -82,7 +55,7 @@ def test_finalizers_hold_deletion(api: Api) -> None:
     assert api.get("configmaps", "c") is None
 
 
-def test_delete_preconditions(api: Api) -> None:
+def test_delete_preconditions(api: NamespaceApi) -> None:
     api.create("configmaps", {"metadata": {"name": "c"}})
     response = requests.delete(api.url("configmaps", "c"), timeout=5, json={
         "preconditions": {"uid": str(uuid.uuid4())}})
@@ -90,7 +63,7 @@ def test_delete_preconditions(api: Api) -> None:
     assert api.get("configmaps", "c") is not None
 
 
-def test_background_cascade_through_three_levels(api: Api) -> None:
+def test_background_cascade_through_three_levels(api: NamespaceApi) -> None:
     exp = api.create("widgets", widget("exp"))
     trial = api.create("widgets", widget("exp-0", exp))
     api.create("pods", pod("exp-0-pod", trial))
@@ -99,7 +72,7 @@ def test_background_cascade_through_three_levels(api: Api) -> None:
             api.get("pods", "exp-0-pod")] == [None, None, None]
 
 
-def test_foreground_waits_for_blocking_dependents(api: Api) -> None:
+def test_foreground_waits_for_blocking_dependents(api: NamespaceApi) -> None:
     exp = api.create("widgets", widget("exp"))
     trial = api.create("widgets", widget("exp-0", exp, block=True))
     api.create("pods", pod("exp-0-pod", trial, node="node-1", block=True))
@@ -115,7 +88,7 @@ def test_foreground_waits_for_blocking_dependents(api: Api) -> None:
             api.get("pods", "exp-0-pod")] == [None, None, None]
 
 
-def test_orphan_keeps_dependents(api: Api) -> None:
+def test_orphan_keeps_dependents(api: NamespaceApi) -> None:
     exp = api.create("widgets", widget("exp"))
     api.create("widgets", widget("exp-0", exp))
     api.delete("widgets", "exp", propagationPolicy="Orphan")
@@ -124,7 +97,7 @@ def test_orphan_keeps_dependents(api: Api) -> None:
     assert orphan is not None and not orphan["metadata"].get("ownerReferences")
 
 
-def test_dependent_with_another_live_owner_survives(api: Api) -> None:
+def test_dependent_with_another_live_owner_survives(api: NamespaceApi) -> None:
     a = api.create("widgets", widget("a"))
     b = api.create("widgets", widget("b"))
     shared = widget("shared", a)
@@ -136,7 +109,7 @@ def test_dependent_with_another_live_owner_survives(api: Api) -> None:
     assert [r["name"] for r in left["metadata"]["ownerReferences"]] == ["b"]
 
 
-def test_pod_graceful_deletion(api: Api) -> None:
+def test_pod_graceful_deletion(api: NamespaceApi) -> None:
     api.create("pods", pod("unbound"))
     api.delete("pods", "unbound")
     assert api.get("pods", "unbound") is None
@@ -150,7 +123,7 @@ def test_pod_graceful_deletion(api: Api) -> None:
     assert api.get("pods", "bound") is None
 
 
-def test_finished_bound_pod_goes_at_once(api: Api) -> None:
+def test_finished_bound_pod_goes_at_once(api: NamespaceApi) -> None:
     api.create("pods", pod("done", node="node-1"))
     requests.patch(api.url("pods", "done") + "/status", json={"status": {"phase": "Succeeded"}},
                    headers=MERGE, timeout=5)

@@ -29,6 +29,38 @@ MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+MERGE = {"Content-Type": "application/merge-patch+json"}
+# API prefixes of the kinds raw tests create; the rest are core (/api/v1).
+PREFIXES = {"poddisruptionbudgets": "/apis/policy/v1", "replicasets": "/apis/apps/v1",
+            "deployments": "/apis/apps/v1", "widgets": "/apis/test.kubesim.io/v1"}
+
+
+class NamespaceApi:
+    """Terse raw HTTP access to one namespace, for tests of the server's own semantics."""
+
+    def __init__(self, base: str, ns: str) -> None:
+        self.base, self.ns = base, ns
+
+    def url(self, kind: str, name: str = "") -> str:
+        prefix = PREFIXES.get(kind, "/api/v1")
+        return f"{self.base}{prefix}/namespaces/{self.ns}/{kind}" + (f"/{name}" if name else "")
+
+    def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(self.url(kind), json=body, timeout=5)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        response = requests.get(self.url(kind, name), timeout=5)
+        return dict(response.json()) if response.status_code == 200 else None
+
+    def delete(self, kind: str, name: str, **params: Any) -> requests.Response:
+        return requests.delete(self.url(kind, name), params=params, timeout=5)
+
+    def patch(self, kind: str, name: str, body: dict[str, Any]) -> requests.Response:
+        return requests.patch(self.url(kind, name), json=body, headers=MERGE, timeout=5)
+
+
 def tool(name: str) -> str:
     """The path of a client binary; `.tools/bin` (scripts/install-tools.sh) comes first."""
     path = shutil.which(name, path=os.pathsep.join([str(TOOLS), os.environ.get("PATH", "")]))
