@@ -63,7 +63,8 @@ bench-operator: $(DEV_STAMP)
 bench-trainer: $(STAMP)
 	$(BIN)/python benchmarks/trainer_throughput.py
 
-bench-dashboard: $(STAMP)
+bench-dashboard: $(DEV_STAMP)
+	scripts/install-tools.sh
 	$(BIN)/python benchmarks/dashboard_load.py --out $(BENCH_OUT)
 
 cluster-up: $(DEV_STAMP)
