@@ -12,6 +12,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -21,6 +22,7 @@ from kubenas.api.types import Experiment
 from kubenas.api.validate import FieldError
 from kubenas.backends.local import preflight
 from kubenas.backends.local.display import PlainDisplay, RichDisplay
+from kubenas.backends.local.export import BEST_MODEL
 from kubenas.backends.local.runner import LocalRunner, RunFolderBusy, StopRequested
 from kubenas.backends.runs import results
 from kubenas.backends.runs.history import HistoryMismatch
@@ -162,6 +164,9 @@ def _drive(exp: Experiment, out: Path, args: argparse.Namespace, runner: LocalRu
     try:
         with display:
             result = runner.run(display)
+        status = results.status(exp, result.trials, result.outcome, started=started,
+                                finished=datetime.now(UTC), space=runner.engine.space)
+        _export(console, exp, runner, status, out)
     except StopRequested as stop:
         name = signal.Signals(stop.signum).name
         interrupted = Outcome("Failed", "Interrupted", f"stopped by {name}; run again to "
@@ -175,11 +180,23 @@ def _drive(exp: Experiment, out: Path, args: argparse.Namespace, runner: LocalRu
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    status = results.status(exp, result.trials, result.outcome, started=started,
-                            finished=datetime.now(UTC), space=runner.engine.space)
     results.write(out, exp, result.trials, status)
     _summary(console, exp, status, out)
     return 0 if result.outcome.phase == "Succeeded" else EXIT_FAILED
+
+
+def _export(console: Console, exp: Experiment, runner: LocalRunner, status: dict[str, Any],
+            out: Path) -> None:
+    """Export the best trial's model into out/best-model and name it in the status."""
+    best = status.get("bestTrial")
+    if not best or not uses_builtin(exp):  # a custom trainer exports its own way
+        return
+    console.print(f"kubenas: exporting the best model ({best['name']}) to {out / BEST_MODEL}/")
+    exported = runner.export_best(best["name"])
+    if exported.path is None:
+        console.print(f"kubenas: warning: no model exported: {exported.problem}")
+    else:
+        status["bestModel"] = str(exported.path)
 
 
 def _summary(console: Console, exp: Experiment, status: dict[str, object], out: Path) -> None:
@@ -189,7 +206,7 @@ def _summary(console: Console, exp: Experiment, status: dict[str, object], out: 
         console.print(f"best trial {best['name']} at budget {best['budget']:g}:")
         console.print("  architecture " + json.dumps(best["architecture"]))
         console.print("  metrics      " + json.dumps(best["metrics"]))
-    model = out / "best-model"
+    model = out / BEST_MODEL
     console.print(f"results: {out / 'result.json'}, {out / 'trials.jsonl'}, "
                   f"{out / 'progress.png'}" + (f", {model}/" if model.exists() else ""))
 

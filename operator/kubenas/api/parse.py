@@ -21,6 +21,7 @@ from kubenas.api.types import (
     Cell,
     Constraint,
     Experiment,
+    Export,
     Fidelity,
     Objective,
     ObjectiveSpec,
@@ -217,6 +218,7 @@ def _build(spec: dict[str, Any], name: str, namespace: str, source: str) -> Expe
         tabular=_tabular(tab, _budget_levels(spec)) if tab else None,
         suspend=spec["suspend"],
         spec=spec,
+        export=Export(spec["export"]["quantize"], spec["export"].get("dir")),
         source=source,
     )
 

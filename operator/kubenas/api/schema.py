@@ -376,6 +376,22 @@ def tabular_schema() -> Schema:
     }, required=("table", "key", "fidelities"))
 
 
+EXPORT_QUANTIZE = ("none", "int8")
+
+
+def export_schema() -> Schema:
+    return obj("How the best model is exported: ONNX with its preprocessing and a model card "
+               "(see docs/edge.md).", {
+        "quantize": string("int8 also writes model.int8.onnx (ONNX Runtime static "
+                           "quantisation), with its accuracy beside the float model's.",
+                           enum=EXPORT_QUANTIZE, default="none"),
+        "dir": string("On the cluster: directory in the trial pod, on a mounted volume or a "
+                      "bucket mount, where every trial exports its model to <dir>/<trial>; "
+                      "status.bestModel names the best one. Locally the run folder's "
+                      "best-model/ is used.", pattern=r"^/.*", max_length=1024),
+    }, defaulted=True)
+
+
 def experiment_spec_schema() -> Schema:
     return obj("A neural architecture search.", {
         "objective": objective_schema(),
@@ -386,6 +402,7 @@ def experiment_spec_schema() -> Schema:
         "training": training_schema(),
         "trialTemplate": trial_template_schema(),
         "tabular": tabular_schema(),
+        "export": export_schema(),
         "suspend": boolean("Stop running trials and start no new ones until set back to false.",
                            default=False),
     }, required=("objective", "searchSpace"), rules=[

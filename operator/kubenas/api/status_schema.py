@@ -97,6 +97,9 @@ def experiment_status_schema() -> Schema:
         "bestValue": number("Primary objective value of bestTrial."),
         "bestTrial": trial_summary_schema("The best trial so far (feasible, largest budget, "
                                           "best objective)."),
+        "bestModel": string("Where bestTrial's exported model is (model.onnx and its model "
+                            "card): spec.export.dir/<trial> as the trial pods see it; locally "
+                            "the run folder's best-model/.", max_length=2048),
         "leaderboard": array("The best trials, best first, one per distinct network.",
                              trial_summary_schema("A leaderboard entry."),
                              max_items=LEADERBOARD_SIZE),

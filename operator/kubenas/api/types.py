@@ -170,6 +170,12 @@ class TabularSpec:
 
 
 @dataclass(frozen=True)
+class Export:
+    quantize: str = "none"
+    dir: str | None = None  # cluster only: trials export to <dir>/<trial>
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A parsed NASExperiment. `spec` keeps the defaulted manifest for trial templates."""
 
@@ -185,6 +191,7 @@ class Experiment:
     tabular: TabularSpec | None
     suspend: bool
     spec: dict[str, JSON]
+    export: Export = Export()
     source: str = "<manifest>"
 
     @property

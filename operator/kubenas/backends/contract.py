@@ -138,7 +138,24 @@ def trial_env(exp: Experiment, trial: Trial, *, seed: int, metrics_port: int,
                 "KUBENAS_TERMINATION_LOG": termination_log, "KUBENAS_EXPORT_DIR": export_dir,
                 "KUBENAS_DATA_CACHE": data_cache}
     env.update({k: v for k, v in optional.items() if v})
+    if export_dir:
+        env["KUBENAS_EXPORT"] = json.dumps(export_settings(exp, trial, seed), sort_keys=True)
     return env
+
+
+def export_dir(exp: Experiment, trial: str) -> str:
+    """Where a cluster trial exports its model: spec.export.dir/<trial>."""
+    return f"{(exp.export.dir or '').rstrip('/')}/{trial}"
+
+
+def export_settings(exp: Experiment, trial: Trial, seed: int) -> dict[str, Any]:
+    """KUBENAS_EXPORT: the quantisation asked for, and how the model was found (for its card)."""
+    return {"quantize": exp.export.quantize, "foundBy": {
+        "tool": "kubenas", "experiment": exp.name, "namespace": exp.namespace,
+        "strategy": exp.strategy.name, "searchSpace": exp.space.family,
+        "trial": trial_name(exp.name, trial.index), "budget": trial.budget,
+        "resource": exp.fidelity.resource if exp.fidelity else "epochs", "seed": seed,
+    }}
 
 
 def _number(value: float) -> str:

@@ -107,3 +107,19 @@ def test_a_job_workload_is_an_indexed_job_the_operator_retries_itself() -> None:
     assert "activeDeadlineSeconds" not in spec["template"]["spec"]
     assert spec["template"]["metadata"]["labels"]["kubenas.io/trial"] == "e-1"
     assert _env({"spec": spec["template"]["spec"]})["KUBENAS_SEED"] == "7"
+
+
+def test_spec_export_dir_gives_each_trial_its_own_model_folder() -> None:
+    exp = parse(manifest(export={"dir": "/models/run/", "quantize": "int8"}))
+    trials = [Trial(0, {"depth": 1, "width": 16}, 2.0)]
+    obj = {"apiVersion": "kubenas.io/v1alpha1", "kind": "NASTrial",
+           "metadata": {"name": "e-0", "uid": "u0"}, "spec": {"index": 0, "seed": 7}}
+    env = _env(pods.render(exp, obj, trials, 0, "default:img"))
+    assert env["KUBENAS_EXPORT_DIR"] == "/models/run/e-0"
+    export = json.loads(env["KUBENAS_EXPORT"])
+    assert export["quantize"] == "int8"
+    assert export["foundBy"] == {"tool": "kubenas", "experiment": "e", "namespace": "ns",
+                                 "strategy": "random", "searchSpace": "macro_cnn",
+                                 "trial": "e-0", "budget": 2.0, "resource": "epochs",
+                                 "seed": 7}
+    assert "KUBENAS_EXPORT_DIR" not in _env(_render())  # no dir: trials do not export

@@ -43,3 +43,21 @@ def test_metrics_and_healthz_endpoints() -> None:
     assert 'kubenas_trial_failures_total{reason="OOMKilled"} 1.0' in text
     assert "kubenas_reconcile_duration_seconds_bucket" in text
     assert health == "ok\n"
+
+
+def test_best_model_names_the_best_trials_export_folder() -> None:
+    from kubenas.api.parse import parse
+    from kubenas.api.trials import Trial
+    from kubenas.backends.kubernetes.status import build
+
+    from .conftest import manifest
+
+    trials = [Trial(0, {"depth": 1, "width": 16, "op": ["conv3x3"]}, 2.0, phase="Succeeded",
+                    metrics={"val_accuracy": 0.8}),
+              Trial(1, {"depth": 2, "width": 16, "op": ["conv3x3"] * 2}, 2.0,
+                    phase="Succeeded",
+                    metrics={"val_accuracy": 0.9})]
+    exporting = parse(manifest(export={"dir": "/models"}))
+    body = manifest(export={"dir": "/models"})
+    assert build(exporting, body, trials, None, None, 0.0)["bestModel"] == "/models/e-1"
+    assert "bestModel" not in build(parse(manifest()), manifest(), trials, None, None, 0.0)

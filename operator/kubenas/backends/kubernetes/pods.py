@@ -14,7 +14,7 @@ from typing import Any
 
 from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
-from kubenas.backends.contract import trial_env
+from kubenas.backends.contract import export_dir, trial_env
 from kubenas.backends.kubernetes.objects import Obj, labels, owner_reference, pod_name
 
 CONTAINER = "trainer"
@@ -90,7 +90,8 @@ def _pod_template(exp: Experiment, trial_obj: Obj, trials: Sequence[Trial],
     port = int(tpl.get("metricsPort", 9090))
     own, parent = checkpoint_dirs(exp, trials[index])
     env = trial_env(exp, trials[index], seed=int(trial_obj["spec"]["seed"]), metrics_port=port,
-                    checkpoint_dir=own, resume_from=parent)
+                    checkpoint_dir=own, resume_from=parent,
+                    export_dir=export_dir(exp, name) if exp.export.dir else None)
     spec = copy.deepcopy(tpl.get("podSpec") or {})
     containers = spec.setdefault("containers", [])
     trainer = next((c for c in containers if c.get("name") == CONTAINER),

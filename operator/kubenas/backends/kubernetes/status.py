@@ -12,6 +12,7 @@ from typing import Any
 
 from kubenas.api.trials import Trial
 from kubenas.api.types import Experiment
+from kubenas.backends.contract import export_dir
 from kubenas.backends.kubernetes.objects import Obj
 from kubenas.backends.kubernetes.timefmt import rfc3339
 from kubenas.engine.engine import Outcome
@@ -122,6 +123,8 @@ def build(exp: Experiment | None, manifest: Obj, trials: Sequence[Trial],
         best = status.get("bestTrial")
         if best and exp.objective.primary.metric in best["metrics"]:
             status["bestValue"] = best["metrics"][exp.objective.primary.metric]
+        if best and exp.export.dir:
+            status["bestModel"] = export_dir(exp, best["name"])
     if phase in ("Succeeded", "Failed"):
         status["completionTime"] = previous.get("completionTime") or rfc3339(now)
     return status

@@ -1,10 +1,10 @@
 """Trial processes: start a trainer subprocess for a trial, watch it, stop all of it.
 
-Each trial gets its own folder under the run directory (log, result, checkpoint, exported
-model) and runs in its own session and process group, so stopping a trial stops everything
-it spawned. The trainer inherits a lock on its folder: while any process of an earlier
-attempt lives (after `kubenas run` itself was killed, say), the lock is held, and the next
-attempt first stops that process group, so two processes never train in one folder.
+Each trial gets its own folder under the run directory (log, result, checkpoint) and runs
+in its own session and process group, so stopping a trial stops everything it spawned.
+The trainer inherits a lock on its folder: while any process of an earlier attempt lives
+(after `kubenas run` itself was killed, say), the lock is held, and the next attempt first
+stops that process group, so two processes never train in one folder.
 """
 
 from __future__ import annotations
@@ -81,6 +81,12 @@ def stop_all(processes: Iterable[TrialProcess], grace_s: float = STOP_GRACE_S) -
         p.process.wait()
 
 
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """End a trainer and whatever it left running in its group, and reap it."""
+    _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -151,6 +157,21 @@ def _recorded_group(folder: Path) -> int | None:
         return None
 
 
+def environment(exp: Experiment, trial: Trial, folder: Path, *, seed: int, metrics_port: int,
+                termination_log: str, resume_from: str | None = None,
+                export_dir: str | None = None, data_cache: Path | None = None) -> dict[str, str]:
+    """A local trainer's environment: ours, the template's env, then the trial contract."""
+    env = dict(os.environ)
+    env.update({e["name"]: e.get("value", "") for e in exp.trial_template.get("env", [])})
+    env.update(trial_env(exp, trial, seed=seed, metrics_port=metrics_port,
+                         checkpoint_dir=str(folder / "checkpoint"), resume_from=resume_from,
+                         termination_log=termination_log, export_dir=export_dir,
+                         data_cache=str(data_cache) if data_cache else None))
+    env["KUBENAS_METRICS_HOST"] = "127.0.0.1"
+    env.setdefault("KUBENAS_THREADS", "1")
+    return env
+
+
 def start(exp: Experiment, trial: Trial, run_dir: Path, seed: int,
           data_cache: Path | None = None) -> TrialProcess:
     folder = trial_dir(run_dir, exp, trial.index)
@@ -160,16 +181,9 @@ def start(exp: Experiment, trial: Trial, run_dir: Path, seed: int,
         parent = trial_dir(run_dir, exp, trial.parent) / "checkpoint" \
             if trial.parent is not None else None
         port = free_port()
-        env = dict(os.environ)
-        env.update({e["name"]: e.get("value", "") for e in exp.trial_template.get("env", [])})
-        env.update(trial_env(exp, trial, seed=seed, metrics_port=port,
-                             checkpoint_dir=str(folder / "checkpoint"),
-                             resume_from=str(parent) if parent else None,
-                             termination_log=str(folder / "result.json"),
-                             export_dir=str(folder / "model"),
-                             data_cache=str(data_cache) if data_cache else None))
-        env["KUBENAS_METRICS_HOST"] = "127.0.0.1"
-        env.setdefault("KUBENAS_THREADS", "1")
+        env = environment(exp, trial, folder, seed=seed, metrics_port=port,
+                          resume_from=str(parent) if parent else None,
+                          termination_log=str(folder / "result.json"), data_cache=data_cache)
         cmd = command(exp)
         with (folder / "log.txt").open("wb") as log:
             try:

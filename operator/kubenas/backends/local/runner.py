@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kubenas.api.trials import Trial
+from kubenas.api.trials import Trial, trial_name
 from kubenas.api.types import Experiment
 from kubenas.backends.contract import BadResult, interpret, trial_seed
 from kubenas.backends.local import processes
+from kubenas.backends.local.export import Exported, export_best
 from kubenas.backends.local.processes import TrialProcess, TrialStartError
 from kubenas.backends.runs import history, manifest
 from kubenas.backends.runs.results import OUTPUTS
@@ -119,6 +120,15 @@ class LocalRunner:
             self._stop(list(self.running), {}, requeue=True)
             history.save(self.run_dir, self.exp, self.trials)
             raise
+
+    def export_best(self, name: str) -> Exported:
+        """Export the named trial's model; a stop request ends it and raises StopRequested."""
+        index = next(t.index for t in self.trials if trial_name(self.exp.name, t.index) == name)
+        exported = export_best(self.exp, self.trials, self.run_dir, index,
+                               lambda: self.stop_signal is not None)
+        if self.stop_signal is not None:
+            raise StopRequested(self.stop_signal)
+        return exported
 
     def _elapsed_before(self) -> float:
         """Time already spent by an earlier, interrupted run of the same folder."""

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kubenas.api.types import Experiment
-from kubenas.backends.runs import trial_dir
 from kubenas.engine.engine import Outcome
 from kubenas.engine.status import summarize
 from kubenas.space.space import SearchSpace
 from kubenas.api.trials import Trial, objective_value
 
 
-OUTPUTS = ("result.json", "progress.png", "best-model")
+OUTPUTS = ("result.json", "progress.png", "best-model", "best-model.tmp")
 
 
 def status(exp: Experiment, trials: Sequence[Trial], outcome: Outcome, *, started: datetime,
@@ -48,14 +46,6 @@ def _iso(moment: datetime) -> str:
 def write(run_dir: Path, exp: Experiment, trials: list[Trial], result: dict[str, Any]) -> None:
     write_json(run_dir / "result.json", result)
     plot_progress(exp, trials, run_dir / "progress.png")
-    best = result.get("bestTrial")
-    if best:
-        index = next(t.index for t in trials if f"{exp.name}-{t.index}" == best["name"])
-        model = trial_dir(run_dir, exp, index) / "model"
-        target = run_dir / "best-model"
-        shutil.rmtree(target, ignore_errors=True)
-        if model.is_dir():
-            shutil.copytree(model, target)
 
 
 def write_json(path: Path, value: Any) -> None:
