@@ -204,8 +204,8 @@ def _summary(console: Console, exp: Experiment, status: dict[str, object], out: 
     best = status.get("bestTrial")
     if isinstance(best, dict):
         console.print(f"best trial {best['name']} at budget {best['budget']:g}:")
-        console.print("  architecture " + json.dumps(best["architecture"]))
-        console.print("  metrics      " + json.dumps(best["metrics"]))
+        console.print("  architecture " + json.dumps(best["architecture"]), markup=False)
+        console.print("  metrics      " + json.dumps(best["metrics"]), markup=False)
     model = out / BEST_MODEL
     console.print(f"results: {out / 'result.json'}, {out / 'trials.jsonl'}, "
                   f"{out / 'progress.png'}" + (f", {model}/" if model.exists() else ""))

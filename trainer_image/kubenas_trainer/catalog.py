@@ -108,15 +108,19 @@ EPOCH_METRICS = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
 FINAL_METRICS = ("params", "flops", "latency_ms")
 METRICS = EPOCH_METRICS + FINAL_METRICS
 
-ParamKind = Literal["int", "number", "ops"]
+ParamKind = Literal["int", "number", "bool", "choice", "ops"]
 
 
 @dataclass(frozen=True)
 class Param:
     """One architecture parameter of a family.
 
-    An `ops` parameter is a list of operation names; `length` is its fixed length or the name
-    of the int parameter that sets it (the trainer uses the first `length` entries).
+    `int`, `number` and `bool` params are plain values; a `choice` param is one of `values`,
+    and `values` may also restrict an int (kernel sizes). An `ops` parameter is a list of
+    operation names. `length` makes an int or bool param a list too (one value per stage),
+    so a manifest searches it as `choice: [3, 5, 7]` with `repeat:`; `length` is the list's
+    fixed length or the name of the int parameter that sets it (the trainer uses the first
+    `length` entries).
     """
 
     name: str
@@ -128,7 +132,13 @@ class Param:
     maximum: float | None = None
     exclusive_maximum: bool = False
     ops: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()
     length: int | str | None = None
+
+    @property
+    def is_list(self) -> bool:
+        """Whether the trainer receives a list (the manifest then sets `repeat`)."""
+        return self.kind == "ops" or self.length is not None
 
 
 @dataclass(frozen=True)
@@ -163,4 +173,32 @@ NB201 = Family("nb201", "The NAS-Bench-201 network: one 4-node cell, its 6 edges
           minimum=1, maximum=512),
 ))
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (MACRO_CNN, NB201)}
+STAGES = 4  # mobilenet's stages; each per-stage list holds one value per stage
+
+MOBILENET = Family("mobilenet", "A MnasNet/ProxylessNAS-style mobile network: a stem, "
+                   f"{STAGES} stages of inverted-residual blocks searched per stage, a 1x1 "
+                   "head conv, global pooling and a linear classifier.", (
+    Param("depth", "int", "Blocks in each stage.", minimum=1, maximum=6, length=STAGES),
+    Param("kernel", "int", "Depthwise kernel size of each stage.", values=(3, 5, 7),
+          length=STAGES),
+    Param("expansion", "int", "Expansion ratio of each stage's blocks (1 drops the 1x1 "
+          "expansion conv).", values=(1, 3, 6), length=STAGES),
+    Param("se", "bool", "Squeeze-and-excitation in each stage's blocks.", required=False,
+          default=[False] * STAGES, length=STAGES),
+    Param("width_multiplier", "number", "Scales every layer's channels.", required=False,
+          default=1.0, minimum=0.1, maximum=4.0),
+    Param("input_downscale", "int", "Average-pools the input by this factor first (2 trains "
+          "28x28 MNIST at 14x14): fewer FLOPs and less latency.", required=False, default=1,
+          minimum=1, maximum=8),
+))
+
+REFERENCE = Family("reference", "Hand-designed baselines trained like the searched "
+                   "networks, adapted to small inputs: LeNet-5, a small VGG, MobileNetV2 and "
+                   "ResNet-8.", (
+    Param("network", "choice", "The baseline.",
+          values=("lenet5", "vgg_small", "mobilenet_v2", "resnet8")),
+    Param("width_multiplier", "number", "Scales every layer's channels (MobileNetV2's "
+          "width multiplier).", required=False, default=1.0, minimum=0.1, maximum=4.0),
+))
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (MACRO_CNN, NB201, MOBILENET, REFERENCE)}

@@ -74,30 +74,37 @@ def _family_rules(family: Family) -> list[dict[str, str]]:
     return out
 
 
+def searched_as(param: Param) -> str:
+    """How a search space must declare param, as the schema's message and the docs say it."""
+    return _param_rule(param)[1]
+
+
 def _param_rule(param: Param) -> tuple[str, str]:
     """(CEL over a search parameter `p`, what the message says it must be)."""
-    if param.kind == "ops":
-        ops = cel_list(param.ops)
-        if isinstance(param.length, int):
-            length, per = f"type(p.repeat) == int && p.repeat == {param.length}", \
-                f"repeated {param.length} times"
-        else:
-            length, per = (f"type(p.repeat) == int || p.repeat == '{param.length}'",
-                           f"repeated per {param.length}")
-        return (f"has(p.choice) && has(p.repeat) && ({length}) && "
-                f"p.choice.all(c, {ops}.exists(o, c == o))",
-                f"a choice of {', '.join(param.ops)}, {per}")
+    if isinstance(param.length, int):
+        repeat, per = (f"has(p.repeat) && type(p.repeat) == int && p.repeat == {param.length}",
+                       f"repeated {param.length} times")
+    elif isinstance(param.length, str):
+        repeat, per = (f"has(p.repeat) && (type(p.repeat) == int || "
+                       f"p.repeat == '{param.length}')", f"repeated per {param.length}")
+    else:
+        repeat, per = "!has(p.repeat)", "and not repeated"
+    values = param.ops or param.values or ((True, False) if param.kind == "bool" else ())
+    if values:
+        shown = ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+        return (f"{repeat} && has(p.choice) && p.choice.all(c, {cel_list(values)}.exists(o, "
+                f"c == o))", f"a choice of {shown}, {per}")
     low, high = param.minimum, param.maximum
     below = "<" if param.exclusive_maximum else "<="
     shown = f"{_num(low)}..{_num(high)}" + (" (max excluded)" if param.exclusive_maximum else "")
     if param.kind == "int":
-        return (f"!has(p.repeat) && !has(p.float) && (has(p.choice) || "
+        return (f"{repeat} && !has(p.float) && (has(p.choice) || "
                 f"(p.int.min >= {int(low or 0)} && p.int.max {below} {int(high or 0)}))",
-                f"an int range within {shown}, or a choice, and not repeated")
-    return (f"!has(p.repeat) && (has(p.choice) || (has(p.float) && p.float.min >= "
+                f"an int range within {shown}, or a choice, {per}")
+    return (f"{repeat} && (has(p.choice) || (has(p.float) && p.float.min >= "
             f"{float(low or 0)!r} && p.float.max {below} {float(high or 0)!r}) || (has(p.int) "
             f"&& p.int.min >= {int(low or 0)} && p.int.max {below} {int(high or 0)}))",
-            f"a range within {shown}, or a choice, and not repeated")
+            f"a range within {shown}, or a choice, {per}")
 
 
 def _num(value: float | None) -> str:
@@ -124,7 +131,7 @@ def value_problems(exp: Experiment) -> list[tuple[str, str]]:
                                 f"{family.name} parameter {param.name}: must be "
                                 f"{_kind(param)} within {_num(param.minimum)}.."
                                 f"{_num(param.maximum)}"))
-        if param.kind == "ops" and isinstance(param.length, str) and isinstance(p.repeat, int):
+        if isinstance(param.length, str) and isinstance(p.repeat, int):
             longest = _largest(exp, param.length)
             if longest is not None and p.repeat < longest:
                 out.append((f"{path}.repeat", f"must be at least {longest}, the largest "

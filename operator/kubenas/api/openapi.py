@@ -6,6 +6,7 @@ value feeds the local validator, the CRD and the generated docs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 Schema = dict[str, Any]
@@ -112,6 +113,7 @@ def rule(cel: str, message: str, field_path: str | None = None,
     return out
 
 
-def cel_list(values: tuple[str, ...] | list[str]) -> str:
-    """A CEL list literal of strings."""
-    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+def cel_list(values: Sequence[str | int | bool]) -> str:
+    """A CEL list literal of strings, integers or booleans."""
+    return "[" + ", ".join(str(v).lower() if isinstance(v, bool) else
+                           str(v) if isinstance(v, int) else f"'{v}'" for v in values) + "]"

@@ -6,11 +6,15 @@ docs can never drift from what the validator and the CRD accept.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kubenas_trainer.catalog import FAMILIES
+
+from kubenas.api.builtin_trainer import searched_as
 from kubenas.api.openapi import Schema
 from kubenas.api.schema import experiment_spec_schema
 
@@ -55,10 +59,28 @@ def _rows(schema: Schema, path: str) -> Iterator[tuple[str, str, str, str]]:
             yield from _rows(child["items"], here + "[]")
 
 
+FAMILIES_HEADER = """
+## Built-in trainer families
+
+`spec.searchSpace.family` and the parameters the built-in trainer accepts for it (from
+`trainer_image/kubenas_trainer/catalog.py`). A parameter without a default must be searched
+(a one-value `choice` fixes it). See [families.md](families.md) for what each network is.
+"""
+
+
+def _families() -> Iterator[str]:
+    for family in FAMILIES.values():
+        yield f"\n### `{family.name}`\n\n{family.description}\n\n"
+        yield "| parameter | search it as | default | description |\n| --- | --- | --- | --- |\n"
+        for p in family.params:
+            default = "" if p.required else f"`{json.dumps(p.default)}`"
+            yield f"| `{p.name}` | {searched_as(p)} | {default} | {p.description} |\n"
+
+
 def render() -> str:
     rows = "".join(f"| `{p}` | {t} | {d} | {x} |\n"
                    for p, t, d, x in _rows(experiment_spec_schema(), "spec"))
-    return HEADER + rows
+    return HEADER + rows + FAMILIES_HEADER + "".join(_families())
 
 
 def main() -> int:

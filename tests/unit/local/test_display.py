@@ -64,3 +64,17 @@ def test_running_trials_show_epoch_and_live_metric_within_the_width() -> None:
     wide = render(240)
     assert '"skip","conv3x3","conv5x5","skip"]}' in next(
         line for line in wide.splitlines() if "x-2" in line)  # a wide terminal shows it all
+
+
+def test_boolean_lists_are_shown_not_taken_for_markup() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    spec = dict(EXP.spec, searchSpace={"family": "toy", "parameters": [
+        {"name": "se", "choice": [False, True], "repeat": 2}]})
+    exp = parse({**EXP_MANIFEST, "spec": spec})
+    display = RichDisplay(exp, console, parallel=2, clock=lambda: 30.0)
+    trial = Trial(0, {"se": [False, True]}, 4.0, phase="Succeeded", metrics={"acc": 0.5},
+                  started_at=0.0, finished_at=10.0)
+    display.update([trial], 30.0)
+    console.print(display.live.get_renderable())
+    assert '{"se":[false,true]}' in out.getvalue()

@@ -1,4 +1,5 @@
-"""Every op of both families builds, runs forward/backward and takes an optimizer step."""
+"""Every op of macro_cnn and nb201 builds, runs forward/backward and takes an optimizer step;
+every family's scalar bounds come from the catalog."""
 
 from __future__ import annotations
 
@@ -6,33 +7,18 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
 from kubenas_trainer import catalog, models
 from kubenas_trainer.models import build_model, check_architecture, macro_cnn, nb201
 from kubenas_trainer.models._params import parse_params
 
-SHAPES = [(1, 8, 8), (1, 28, 28)]
-
-
-def _train_one_step(model: torch.nn.Module, in_shape: tuple[int, int, int]) -> None:
-    torch.manual_seed(0)
-    x, y = torch.randn(4, *in_shape), torch.tensor([0, 1, 2, 3])
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    before = [p.detach().clone() for p in model.parameters()]
-    logits = model(x)
-    assert logits.shape == (4, 10)
-    loss = F.cross_entropy(logits, y)
-    assert torch.isfinite(loss)
-    loss.backward()
-    optimizer.step()
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+from .steps import SHAPES, train_one_step
 
 
 @pytest.mark.parametrize("in_shape", SHAPES, ids=["8x8", "28x28"])
 @pytest.mark.parametrize("op", sorted(macro_cnn.OPS))
 def test_macro_cnn_op_trains(op: str, in_shape: tuple[int, int, int]) -> None:
     params = {"depth": 3, "width": 8, "op": [op, op, op], "dropout": 0.1}
-    _train_one_step(build_model("macro_cnn", params, in_shape, 10), in_shape)
+    train_one_step(build_model("macro_cnn", params, in_shape, 10), in_shape)
 
 
 @pytest.mark.parametrize("in_shape", SHAPES, ids=["8x8", "28x28"])
@@ -40,7 +26,7 @@ def test_macro_cnn_op_trains(op: str, in_shape: tuple[int, int, int]) -> None:
 def test_nb201_op_trains(op: str, in_shape: tuple[int, int, int]) -> None:
     edges = [op, "nor_conv_3x3", op, "skip_connect", op, op]
     params = {"edges": edges, "cells_per_stage": 1, "channels": 4}
-    _train_one_step(build_model("nb201", params, in_shape, 10), in_shape)
+    train_one_step(build_model("nb201", params, in_shape, 10), in_shape)
 
 
 def test_nb201_defaults_follow_the_benchmark() -> None:
@@ -106,11 +92,14 @@ def test_defaults_come_from_the_catalog() -> None:
 
 def _minimal(family: str) -> dict:
     return {"macro_cnn": {"depth": 2, "width": 4, "op": ["skip", "skip"]},
-            "nb201": {"edges": ["skip_connect"] * 6}}[family]
+            "nb201": {"edges": ["skip_connect"] * 6},
+            "mobilenet": {"depth": [1] * 4, "kernel": [3] * 4, "expansion": [1] * 4},
+            "reference": {"network": "resnet8"}}[family]
 
 
 @pytest.mark.parametrize("family,param", [
-    (f.name, p) for f in catalog.FAMILIES.values() for p in f.params if p.kind != "ops"
+    (f.name, p) for f in catalog.FAMILIES.values() for p in f.params
+    if p.kind in ("int", "number") and not p.is_list and not p.values
 ], ids=lambda v: getattr(v, "name", v))
 def test_param_bounds_come_from_the_catalog(family: str, param: catalog.Param) -> None:
     base = _minimal(family)

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from torch import nn
 
-from . import macro_cnn, nb201
+from . import macro_cnn, mobilenet, nb201, reference
 
 
 class Family(NamedTuple):
@@ -20,6 +20,8 @@ class Family(NamedTuple):
 FAMILIES: dict[str, Family] = {
     macro_cnn.FAMILY: Family(macro_cnn.parse, macro_cnn.build),
     nb201.FAMILY: Family(nb201.parse, nb201.build),
+    mobilenet.FAMILY: Family(mobilenet.parse, mobilenet.build),
+    reference.FAMILY: Family(reference.parse, reference.build),
 }
 
 

@@ -18,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from kubenas.api.trials import DONE, Trial, trial_name
 from kubenas.api.types import Experiment
@@ -56,6 +57,11 @@ def duration_text(seconds: float) -> str:
     if total < 3600:
         return f"{total // 60}m{total % 60:02d}s"
     return f"{total // 3600}h{total % 3600 // 60:02d}m"
+
+
+def _arch(trial: Trial) -> Text:
+    """The architecture as plain text: a list such as [false,true] is not rich markup."""
+    return Text(json.dumps(dict(trial.arch), separators=(",", ":")))
 
 
 class RichDisplay:
@@ -117,7 +123,7 @@ class RichDisplay:
             table.add_row(trial_name(self.exp.name, t.index), f"{len(t.curve)}/{t.budget:g}",
                           "-" if value is None else f"{value:.4f}",
                           "" if t.started_at is None else duration_text(now - t.started_at),
-                          json.dumps(dict(t.arch), separators=(",", ":")))
+                          _arch(t))
         if len(active) > RUNNING_ROWS:
             table.caption = f"and {len(active) - RUNNING_ROWS} more"
         return table
@@ -128,7 +134,7 @@ class RichDisplay:
         for t in ranked(self.exp, trials, self.space)[:BOARD_ROWS]:
             table.add_row(trial_name(self.exp.name, t.index), f"{t.budget:g}",
                           f"{t.metrics[metric]:.4f}",
-                          json.dumps(dict(t.arch), separators=(",", ":")))
+                          _arch(t))
         return table
 
 
