@@ -4,7 +4,7 @@
 dataset), reported as one `kubenas-trainer: error: ...` line before any training.
 143: stopped by SIGTERM, no result written. 1: a training failure, no result written:
 a diverged training loss as one `kubenas-trainer: error: ...` line, anything else with
-its traceback.
+its traceback; an export that fails its check also as one line.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import torch
 from torch import nn
 
 from . import checkpoint
+from .bundle import write_bundle
 from .catalog import EPOCH_METRICS
 from .contract import Contract, load_contract
 from .data import Dataset, describe, load_dataset
-from .export import export_model
+from .export import ExportError, export_onnx
 from .metrics_server import TrialMetrics
 from .models import build_model, check_architecture
-from .profile import count_flops, count_params, measure_latency_ms
+from .profile import LatencyProtocol, count_flops, count_params, measure_latency
 from .report import build_result, emit, prepare_termination_log
 from .train import Diverged, Trainer, select_device
 
@@ -141,16 +142,22 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
             })
 
     final = dict(history[-1])
-    final.update(params=count_params(model), flops=count_flops(model, data.in_shape),
-                 latency_ms=measure_latency_ms(model, data.in_shape, device))
+    final.update(params=count_params(model), flops=count_flops(model, data.in_shape))
+    # Exported first, so an onnxruntime latency times the very file the trial exports.
+    exported = export_onnx(model, trial.data, contract.export_dir) \
+        if contract.export_dir else None
+    latency = measure_latency(model, trial.data, device, LatencyProtocol.of(contract.training),
+                              exported[0] if exported else None)
+    final["latency_ms"] = latency.ms
     metrics.report(final)
-    if contract.export_dir:
-        export_model(model, data, contract.architecture, contract.export_dir)
+    if contract.export_dir and exported:
+        write_bundle(contract.export_dir, contract, trial.data, *exported, final, latency,
+                     {"epochs_trained": trainer.epoch, "steps_trained": trainer.step})
     # A final-only objective (params, flops, latency_ms) has no per-epoch curve.
     curve = [epoch[contract.objective] for epoch in history] \
         if contract.objective in EPOCH_METRICS else []
     result = build_result(final, contract.budget, trainer.epoch, trainer.step, resumed_from,
-                          contract.checkpoint_dir, curve)
+                          contract.checkpoint_dir, curve, latency.protocol)
     emit(result, trial.termination_log)
 
 
@@ -166,7 +173,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return 2
         _train(trial, metrics)
         return 0
-    except Diverged as exc:
+    except (Diverged, ExportError) as exc:
         print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
         return 1
     except Terminated:

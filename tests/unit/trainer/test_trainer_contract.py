@@ -14,6 +14,7 @@ from kubenas_trainer.catalog import FINAL_METRICS, METRICS, PATH_DATASETS, SETTI
 from kubenas_trainer.contract import (
     _VARIABLES,
     ContractError,
+    ExportConfig,
     TrainingConfig,
     field_name,
     load_contract,
@@ -34,6 +35,20 @@ def test_defaults() -> None:
     assert not contract.termination_log_explicit
     assert (contract.metrics_port, contract.metrics_host) == (0, "0.0.0.0")
     assert contract.target == 3
+    assert contract.export == ExportConfig("none", {}) and contract.export_dir is None
+    assert (contract.training.latency_runtime, contract.training.latency_threads,
+            contract.training.latency_warmup, contract.training.latency_runs) == (
+        "torch", 1, 10, 50)
+
+
+def test_export_options() -> None:
+    found_by = {"experiment": "q", "strategy": "tpe", "trial": "q-7", "budget": 9, "seed": 3}
+    text = json.dumps({"quantize": "int8", "foundBy": found_by, "format": "tflite"})
+    contract, warnings = load_contract(["--export", text], BASE)
+    assert contract.export == ExportConfig("int8", found_by)
+    assert warnings == ["KUBENAS_EXPORT: ignoring unknown key 'format'"]
+    contract, _ = load_contract([], {**BASE, "KUBENAS_EXPORT": '{"quantize": "none"}'})
+    assert contract.export == ExportConfig()
 
 
 def test_cli_flags_override_env_and_pod_ip_is_the_default_host() -> None:
@@ -67,6 +82,16 @@ def test_cli_flags_override_env_and_pod_ip_is_the_default_host() -> None:
     ({"KUBENAS_TRAINING": '{"learningRate": true}'}, "KUBENAS_TRAINING.learningRate"),
     ({"KUBENAS_TRAINING": '{"validationFraction": 1}'}, "validationFraction must be"),
     ({"KUBENAS_TRAINING": '{"dataset": "npz"}'}, "KUBENAS_TRAINING.path is required"),
+    ({"KUBENAS_TRAINING": '{"latencyRuns": NaN}'}, "KUBENAS_TRAINING must be a JSON object"),
+    ({"KUBENAS_EXPORT": "int8"}, "KUBENAS_EXPORT must be a JSON object like"),
+    ({"KUBENAS_EXPORT": '["int8"]'}, "KUBENAS_EXPORT must be a JSON object like"),
+    ({"KUBENAS_EXPORT": '{"quantize": "fp16"}'},
+     "KUBENAS_EXPORT.quantize must be one of none, int8, got 'fp16'"),
+    ({"KUBENAS_EXPORT": '{"foundBy": "me"}'},
+     "KUBENAS_EXPORT.foundBy must be a JSON object, got 'me'"),
+    ({"KUBENAS_EXPORT": '{"foundBy": {"seed": Infinity}}'},
+     "KUBENAS_EXPORT must be a JSON object like {\"quantize\": \"int8\", \"foundBy\": {...}}: "
+     "Infinity is not JSON"),
 ])
 def test_bad_input_names_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ContractError, match=re.escape(message)):
@@ -78,6 +103,12 @@ def test_bad_input_names_the_variable(env: dict[str, str], message: str) -> None
     ({"KUBENAS_TRAINING": '{"optimizer": "lbfgs"}'}, "KUBENAS_TRAINING.optimizer must be one"),
     ({"KUBENAS_ARCHITECTURE": '{"family": "nb201", "params": {"edges": []}}'}, "exactly 6"),
     ({"KUBENAS_TRAINING": '{"dataset": "npz", "path": "/nonexistent.npz"}'}, "no .npz file"),
+    ({"KUBENAS_EXPORT": '{"quantize": "int4"}'}, "KUBENAS_EXPORT.quantize must be one of"),
+    ({"KUBENAS_TRAINING": '{"latencyRuntime": "tensorrt"}'},
+     "KUBENAS_TRAINING.latencyRuntime must be one of torch, onnxruntime, got 'tensorrt'"),
+    ({"KUBENAS_TRAINING": '{"latencyRuns": 0}'},
+     "KUBENAS_TRAINING.latencyRuns must be an integer >= 1 and <= 10000, got 0"),
+    ({"KUBENAS_TRAINING": '{"latencyThreads": 1.5}'}, "KUBENAS_TRAINING.latencyThreads must be"),
 ])
 def test_main_exits_2_with_one_line(env: dict[str, str], message: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:

