@@ -173,3 +173,8 @@ def test_real_training_exports_the_best_model(tmp_path: Path) -> None:
     assert model.run(None, {"images": np.zeros((1, 1, 8, 8), np.float32)})[0].shape == (1, 10)
     card = json.loads((out / "best-model" / "model-card.json").read_text())
     assert card["architecture"]["params"] == result["bestTrial"]["architecture"]
+    # Exported once, after the search, from the best trial's checkpoint (zero more epochs).
+    assert result["bestModel"] == str((out / "best-model").resolve())
+    assert card["found_by"]["trial"] == result["bestTrial"]["name"]
+    assert card["found_by"]["experiment"] == "real"
+    assert not list(out.glob("trials/*/model"))
