@@ -105,6 +105,10 @@ def to_onnx(module: nn.Module, in_shape: tuple[int, int, int], path: Path) -> Pa
         raise ExportError(f"cannot export the model to ONNX: {exc}") from exc
     if program is None:
         raise ExportError("cannot export the model to ONNX: the exporter returned nothing")
+    # The exporter annotates every node with its Python stack trace and FX names: a
+    # debugging aid that is most of a small model's file, and nothing a runtime reads.
+    for node in program.model.graph.all_nodes():
+        node.metadata_props.clear()
     path.parent.mkdir(parents=True, exist_ok=True)
     program.save(str(path))
     return path
