@@ -13,7 +13,7 @@ SEEDS ?= 300
 BENCH_OUT ?= benchmarks/results
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard \
+.PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard bench-edge \
 	cluster-up cluster-down clean
 
 $(BIN)/python:
@@ -66,6 +66,9 @@ bench-trainer: $(STAMP)
 bench-dashboard: $(DEV_STAMP)
 	scripts/install-tools.sh
 	$(BIN)/python benchmarks/dashboard_load.py --out $(BENCH_OUT)
+
+bench-edge: $(STAMP)
+	$(BIN)/python benchmarks/edge.py --out $(BENCH_OUT)
 
 cluster-up: $(DEV_STAMP)
 	scripts/install-tools.sh
