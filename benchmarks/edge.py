@@ -224,10 +224,11 @@ def entry(card: dict[str, Any], precision: str) -> dict[str, Any]:
 
 
 def dominance(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each baseline, the found models with accuracy >= and latency <= (best first)."""
-    found = [r for r in rows if r["kind"] == "found"]
+    """For each baseline, the found models of its dataset with accuracy >= and latency <=
+    (best first)."""
     out = []
     for base in (r for r in rows if r["kind"] == "baseline"):
+        found = [r for r in rows if r["kind"] == "found" and r["dataset"] == base["dataset"]]
         winners = sorted((f for f in found if f["mean_test_acc"] >= base["mean_test_acc"]
                           and f["latency_ms"] <= base["latency_ms"]),
                          key=lambda f: (-f["mean_test_acc"], f["latency_ms"]))
@@ -337,6 +338,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -349,17 +351,22 @@ def plot(report: dict[str, Any], path: Path) -> None:
         found = sorted((r for r in rows if r["kind"] == "found"), key=lambda r: r["latency_ms"])
         ax.plot([r["latency_ms"] for r in found], [r["mean_test_acc"] for r in found], "o-",
                 color="C0", label="found by kubenas (mobilenet)")
-        for r in (r for r in rows if r["kind"] == "baseline"):
+        baselines = sorted((r for r in rows if r["kind"] == "baseline"),
+                           key=lambda r: r["latency_ms"])
+        for i, r in enumerate(baselines):
             ax.scatter(r["latency_ms"], r["mean_test_acc"], marker="s", color="C3", zorder=3)
-            ax.annotate(r["model"], (r["latency_ms"], r["mean_test_acc"]),
-                        textcoords="offset points", xytext=(5, -10), fontsize=8)
+            ax.annotate(r["model"], (r["latency_ms"], r["mean_test_acc"]), fontsize=8,
+                        textcoords="offset points", xytext=(5, -12 if i % 2 else 6))
         ax.scatter([], [], marker="s", color="C3", label="hand-designed")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("ONNX Runtime latency, batch 1, 1 thread (ms)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{name}: mean of {report['seeds']} seeds")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        # Below the axes: a legend inside would hide points.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
