@@ -9,7 +9,7 @@ unknown fields are errors locally (as with `kubectl apply --validate=strict`).
 
 from __future__ import annotations
 
-from kubenas_trainer.catalog import DATASETS, PATH_DATASETS, TRAINING, Setting
+from kubenas_trainer.catalog import DATASETS, PATH_DATASETS, QUANTIZATIONS, TRAINING, Setting
 
 from kubenas.api import builtin_trainer, strategy_settings
 from kubenas.api.openapi import (
@@ -376,15 +376,12 @@ def tabular_schema() -> Schema:
     }, required=("table", "key", "fidelities"))
 
 
-EXPORT_QUANTIZE = ("none", "int8")
-
-
 def export_schema() -> Schema:
     return obj("How the best model is exported: ONNX with its preprocessing and a model card "
                "(see docs/edge.md).", {
         "quantize": string("int8 also writes model.int8.onnx (ONNX Runtime static "
                            "quantisation), with its accuracy beside the float model's.",
-                           enum=EXPORT_QUANTIZE, default="none"),
+                           enum=QUANTIZATIONS, default="none"),
         "dir": string("On the cluster: directory in the trial pod, on a mounted volume or a "
                       "bucket mount, where every trial exports its model to <dir>/<trial>; "
                       "status.bestModel names the best one. Locally the run folder's "
