@@ -189,7 +189,9 @@ def _export(console: Console, exp: Experiment, runner: LocalRunner, status: dict
             out: Path) -> None:
     """Export the best trial's model into out/best-model and name it in the status."""
     best = status.get("bestTrial")
-    if not best or not uses_builtin(exp):  # a custom trainer exports its own way
+    # Locally the built-in trainer runs unless the template names a command (an image is
+    # for the cluster); a custom trainer exports its own way.
+    if not best or exp.trial_template.get("command"):
         return
     console.print(f"kubenas: exporting the best model ({best['name']}) to {out / BEST_MODEL}/")
     exported = runner.export_best(best["name"])

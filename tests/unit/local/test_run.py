@@ -160,7 +160,9 @@ def test_real_training_exports_the_best_model(tmp_path: Path) -> None:
                      {"name": "op", "choice": ["conv3x3", "sep_conv3x3"], "repeat": "depth"}]},
                  "strategy": {"name": "random", "seed": 1},
                  "budget": {"maxTrials": 2, "maxParallelTrials": 2},
-                 "training": {"dataset": "digits", "epochs": 3, "batchSize": 32}}}))
+                 "training": {"dataset": "digits", "epochs": 3, "batchSize": 32},
+                 # An image is for the cluster: locally the built-in trainer still runs.
+                 "trialTemplate": {"image": "ghcr.io/kubenas/trainer:0.1.0"}}}))
     done = subprocess.run([sys.executable, "-m", "kubenas", "run", str(manifest), "--out",
                            "out"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           check=False)
