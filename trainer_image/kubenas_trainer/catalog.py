@@ -122,6 +122,11 @@ SETTINGS = {s.name: s for s in TRAINING}
 EPOCH_METRICS = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
 FINAL_METRICS = ("params", "flops", "latency_ms")
 METRICS = EPOCH_METRICS + FINAL_METRICS
+# Training-free scores of an untrained network (KUBENAS_ZEROCOST); larger is better for each.
+ZERO_COST_PROXIES = ("synflow", "jacob_cov", "grad_norm", "snip", "params", "flops")
+# One-shot methods of KUBENAS_SUPERNET, and the families with a supernet.
+ONE_SHOT_METHODS = ("darts", "drnas", "spos")
+ONE_SHOT_FAMILIES = ("nb201", "macro_cnn")
 
 ParamKind = Literal["int", "number", "bool", "choice", "ops"]
 

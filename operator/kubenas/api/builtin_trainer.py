@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubenas_trainer.catalog import DATASETS, FAMILIES, METRICS, Family, Param
+from kubenas_trainer.catalog import (
+    DATASETS,
+    FAMILIES,
+    METRICS,
+    ONE_SHOT_FAMILIES,
+    ONE_SHOT_METHODS,
+    Family,
+    Param,
+)
 
 from kubenas.api.openapi import cel_list, rule
 from kubenas.api.types import Experiment
@@ -49,6 +57,14 @@ def rules() -> list[dict[str, str]]:
              f"the built-in trainer reports only {', '.join(METRICS)}",
              field_path=".objective"),
     ]
+    one_shot = f"has(self.strategy.name) && self.strategy.name in {cel_list(ONE_SHOT_METHODS)}"
+    prescreen = ("(has(self.strategy.settings) && has(self.strategy.settings.prescreen) && "
+                 "self.strategy.settings.prescreen > 0)")
+    out.append(rule(f"!{BUILTIN} || !(({one_shot}) || {prescreen}) || "
+                    f"self.searchSpace.family in {cel_list(ONE_SHOT_FAMILIES)}",
+                    f"the built-in trainer has supernets and zero-cost screens for "
+                    f"{' and '.join(ONE_SHOT_FAMILIES)} only; {CUSTOM_HINT}",
+                    field_path=".searchSpace.family"))
     for family in FAMILIES.values():
         out += _family_rules(family)
     return out

@@ -57,12 +57,13 @@ def duration(description: str, *, default: str | None = None) -> Schema:
 
 
 def array(description: str, items: Schema, *, min_items: int | None = None,
-          max_items: int | None = None, map_key: str | None = None) -> Schema:
+          max_items: int | None = None, map_key: str | None = None,
+          default: list[Any] | None = None) -> Schema:
     """A list; with `map_key` it is a map keyed by that field, so duplicate keys are invalid."""
     extra = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [map_key]} \
         if map_key else {}
     return _with({"type": "array", "items": items}, description, minItems=min_items,
-                 maxItems=max_items, **extra)
+                 maxItems=max_items, default=default, **extra)
 
 
 def obj(description: str, properties: dict[str, Schema], *, required: tuple[str, ...] = (),

@@ -172,6 +172,37 @@ def strategy_schema() -> Schema:
     }, defaulted=True)
 
 
+ONE_SHOT = f"{EFFECTIVE_STRATEGY} in {cel_list(strategy_settings.ONE_SHOT)}"
+PRESCREEN = ("(has(self.strategy.settings) && has(self.strategy.settings.prescreen) && "
+             "self.strategy.settings.prescreen > 0)")
+_OP_LIST = "(has(p.repeat) && has(p.choice) && p.choice.size() > 1)"
+
+
+def _one_shot_rules() -> list[dict[str, str]]:
+    """What a supernet or a zero-cost screen needs: one operation list searched (each slot
+    picks one of its choices), every other parameter fixed, no table."""
+    names = ", ".join(strategy_settings.ONE_SHOT)
+    return [
+        rule(f"!({ONE_SHOT} || {PRESCREEN}) || (self.searchSpace.parameters.filter(p, "
+             f"{_OP_LIST}).size() == 1 && self.searchSpace.parameters.all(p, {_OP_LIST} || "
+             "(has(p.choice) && p.choice.size() == 1) || (has(p.int) && p.int.min == p.int.max)"
+             "))", f"one-shot search ({names}) and strategy.settings.prescreen search one "
+             "operation list (a choice with repeat); give every other parameter one value",
+             field_path=".searchSpace.parameters"),
+        rule(f"!({ONE_SHOT} || {PRESCREEN}) || !has(self.tabular)",
+             "a table cannot answer a supernet or zero-cost trial; use a multi-trial "
+             "strategy without prescreen", field_path=".tabular"),
+        rule(f"!({ONE_SHOT}) || !has(self.objective.additional)",
+             f"{names} optimise one objective; use nsga2 or parego for several",
+             field_path=".objective.additional"),
+        rule(f"!({ONE_SHOT}) || self.objective.metric in ['val_accuracy', 'val_loss']",
+             "a supernet is trained on the loss and scores candidates by accuracy: the "
+             "objective must be val_accuracy or val_loss", field_path=".objective.metric"),
+        rule(f"!({ONE_SHOT}) || !has(self.fidelity) || self.fidelity.resource == 'epochs'",
+             "a supernet trains in epochs", field_path=".fidelity.resource"),
+    ]
+
+
 def _settings_rules() -> list[dict[str, str]]:
     """Each setting only for the strategies that take it (the unset name's default included)."""
     names = sorted(strategy_settings.union_schema()["properties"])
@@ -416,6 +447,7 @@ def experiment_spec_schema() -> Schema:
              "parego needs a second objective in objective.additional",
              field_path=".strategy.name"),
         *_settings_rules(),
+        *_one_shot_rules(),
         *builtin_trainer.rules(),
     ])
 

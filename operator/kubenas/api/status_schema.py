@@ -17,9 +17,11 @@ from kubenas.api.openapi import (
     rule,
     string,
 )
+from kubenas.api.trials import KINDS
 
 LEADERBOARD_SIZE = 10  # kubenas.engine.status.LEADERBOARD_SIZE; a test keeps them equal
 PARETO_LIMIT = 32  # kubenas.engine.status.PARETO_LIMIT
+ONE_SHOT_CANDIDATES = 20  # the largest strategy.settings.retrain
 CURVE_LIMIT = 50  # docs/trial-contract.md: `curve` holds at most the last 50 values
 EXPERIMENT_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Suspended")
 TRIAL_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Stopped")
@@ -107,8 +109,53 @@ def experiment_status_schema() -> Schema:
                              "search only), best primary objective first.",
                              trial_summary_schema("A Pareto-optimal trial."),
                              max_items=PARETO_LIMIT),
+        "oneShot": one_shot_schema(),
+        "zeroCost": zero_cost_schema(),
         "startTime": _timestamp("When the operator started the search."),
         "completionTime": _timestamp("When the search reached Succeeded or Failed."),
+    })
+
+
+def one_shot_schema() -> Schema:
+    weights = {"type": "object", "description": "Per searched parameter: one row per slot, one "
+               "weight per operation (in searchSpace order).", "additionalProperties": {
+                   "type": "array", "items": {"type": "array", "items": {"type": "number"}}}}
+    candidate = obj("A derived candidate and how it did retrained.", {
+        "architecture": free_object("The candidate's parameter values."),
+        "score": number("Its validation accuracy with the supernet's shared weights."),
+        "trial": string("The NASTrial that retrained it.", max_length=253),
+        "value": number("The retrain's primary objective value."),
+    })
+    return obj("One-shot search (darts, drnas, spos): the supernet trial and what it derived.", {
+        "method": string("The one-shot method.", max_length=63),
+        "trial": string("The supernet NASTrial.", max_length=253),
+        "phase": string("The supernet trial's phase.", enum=TRIAL_PHASES),
+        "architecture": free_object("The architecture the supernet derived."),
+        "candidates": array("The derived candidates retrained standalone, best supernet score "
+                            "first.", candidate, max_items=ONE_SHOT_CANDIDATES),
+        "weights": weights,
+        "weightKind": string("probability (darts, drnas: the operation weights) or frequency "
+                             "(spos: how often the evolutionary search's population used each "
+                             "operation).", enum=("probability", "frequency")),
+    })
+
+
+def zero_cost_schema() -> Schema:
+    proxy = obj("One zero-cost proxy and the guard's verdict on it.", {
+        "name": string("The proxy.", max_length=63),
+        "spearman": number("Spearman rank correlation with the objective over the guard "
+                           "trials."),
+        "kept": {"type": "boolean", "description": "Whether the screen uses it "
+                 "(spearman >= minSpearman)."},
+    }, required=("name", "kept"))
+    return obj("Zero-cost pre-screening (strategy.settings.prescreen).", {
+        "candidates": integer("Candidates the screen scores.", minimum=0),
+        "guardTrials": integer("Trained trials that check the proxies first.", minimum=0),
+        "proxies": array("The guard's verdict per proxy, once the guard trials succeeded.",
+                         proxy, max_items=16),
+        "trial": string("The zerocost NASTrial that scored the candidates.", max_length=253),
+        "phase": string("Its phase.", enum=TRIAL_PHASES),
+        "scored": integer("Candidates it scored.", minimum=0),
     })
 
 
@@ -128,6 +175,11 @@ def trial_spec_schema() -> Schema:
         "parent": string("Name of the trial this one resumes from (a promotion).",
                          max_length=253),
         "seed": integer("Seed passed to the trainer as KUBENAS_SEED.", minimum=0),
+        "kind": string("train: one architecture trained standalone; supernet: a one-shot "
+                       "search in one trial; zerocost: zero-cost proxies of many untrained "
+                       "candidates.", enum=KINDS, default="train"),
+        "request": free_object("What a supernet or zerocost trial is asked: its "
+                               "KUBENAS_SUPERNET or KUBENAS_ZEROCOST."),
     }, required=("experiment", "index", "architecture", "family", "budget"),
         rules=[rule("self == oldSelf", "NASTrial spec is immutable")])
 
@@ -142,6 +194,8 @@ def trial_status_schema() -> Schema:
         "curve": array("The last objective values of the learning curve, one per epoch.",
                        {"type": "number", "description": "An objective value."},
                        max_items=CURVE_LIMIT),
+        "derived": free_object("What a supernet trial derived (architecture, candidates, "
+                               "weights) or a zerocost trial scored (its best candidates)."),
         "pod": string("Name of the pod that runs (or ran) the trial.", max_length=253),
         "attempt": integer("How many times a pod was started for this trial.", minimum=0),
         "reason": string("CamelCase reason for the phase, e.g. DeadlineExceeded.",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubenas.api.openapi import Schema, boolean, integer, number, obj, string
+from kubenas_trainer.catalog import ZERO_COST_PROXIES
+
+from kubenas.api.openapi import Schema, array, boolean, integer, number, obj, string
 from kubenas.api.validate import FieldError, validate
 
 
@@ -21,6 +23,8 @@ class StrategyInfo:
     settings: dict[str, Schema]
     single_objective: bool = True
     multi_objective: bool = False
+    # The whole search runs in one supernet trial; the engine then retrains its candidates.
+    one_shot: bool = False
 
 
 def promotion_settings(default: str = "asha", share: float = 0.5) -> dict[str, Schema]:
@@ -39,20 +43,54 @@ def promotion_settings(default: str = "asha", share: float = 0.5) -> dict[str, S
     }
 
 
+def prescreen_settings() -> dict[str, Schema]:
+    """Zero-cost pre-screening (docs/strategies.md): an engine policy, like promotion."""
+    return {
+        "prescreen": integer("Score this many untrained candidates with zero-cost proxies in "
+                             "one trial, then train the best prescreenTop of them first; 0 "
+                             "turns pre-screening off.", minimum=0, maximum=100000, default=0),
+        "prescreenTop": integer("With prescreen: how many of the best-scored candidates to "
+                                "train.", minimum=1, maximum=50, default=10),
+        "proxies": array("With prescreen: the zero-cost proxies. Every trained trial also "
+                         "reports them (metrics zc_<proxy>), so the guard can check them.",
+                         string("A proxy.", enum=ZERO_COST_PROXIES), min_items=1,
+                         max_items=len(ZERO_COST_PROXIES), default=list(ZERO_COST_PROXIES)),
+        "proxyGuardTrials": integer("With prescreen: trained trials, proposed as usual, whose "
+                                    "objective checks each proxy before the screen runs.",
+                                    minimum=3, maximum=1000, default=8),
+        "minSpearman": number("With prescreen: a proxy whose Spearman rank correlation with the "
+                              "objective over the guard trials is below this is dropped.",
+                              minimum=-1, maximum=1, default=0.3),
+    }
+
+
+def one_shot_settings(epochs: int) -> dict[str, Schema]:
+    """The supernet trial's budget and how many of its candidates are retrained."""
+    return {
+        "supernetEpochs": integer("Epochs the supernet trains for.", minimum=1, maximum=10000,
+                                  default=epochs),
+        "retrain": integer("Derived architectures retrained standalone at the top budget; "
+                           "the best of them is the result.", minimum=1, maximum=20, default=3),
+    }
+
+
+_ARCH_LR = number("Adam step size of the architecture parameters.", minimum=0,
+                  exclusive_minimum=True, maximum=1, default=3e-4)
 _POPULATION = "Architectures in the population."
 STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
-    StrategyInfo("random", "uniform random search", promotion_settings(), multi_objective=True),
+    StrategyInfo("random", "uniform random search",
+                 {**promotion_settings(), **prescreen_settings()}, multi_objective=True),
     StrategyInfo("grid", "every network of a finite space", {
         **promotion_settings(),
         "shuffle": boolean("Visit the grid in a seeded random order instead of in order.",
                            default=False)}),
     StrategyInfo("evolution", "regularized evolution (REA)", {
-        **promotion_settings(),
+        **promotion_settings(), **prescreen_settings(),
         "population": integer(_POPULATION, minimum=2, default=10),
         "tournamentSize": integer("Members drawn for each tournament.", minimum=1, default=3),
         "mutations": integer("Slots changed per child.", minimum=1, default=1)}),
     StrategyInfo("tpe", "Optuna's tree-structured Parzen estimator", {
-        **promotion_settings(),
+        **promotion_settings(), **prescreen_settings(),
         "startupTrials": integer("Random architectures before TPE models the history.",
                                  minimum=1, default=10),
         "candidates": integer("Candidates TPE scores per proposal (n_ei_candidates).",
@@ -60,13 +98,13 @@ STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
         "multivariate": boolean("Model the parameters jointly rather than one by one.",
                                 default=True)}),
     StrategyInfo("reinforce", "a REINFORCE policy-gradient controller", {
-        **promotion_settings(),
+        **promotion_settings(), **prescreen_settings(),
         "learningRate": number("Step size of each policy update.", minimum=0,
                                exclusive_minimum=True, default=0.5),
         "baselineDecay": number("Weight of the past in the moving-average baseline.",
                                 minimum=0, maximum=1, default=0.9)}),
     StrategyInfo("bo", "Bayesian optimisation with a Gaussian process", {
-        **promotion_settings("final", share=0.25),
+        **promotion_settings("final", share=0.25), **prescreen_settings(),
         "initial": integer("Random architectures before the model takes over.", minimum=2,
                            default=5),
         "incumbents": integer("Best architectures whose whole one-slot neighbourhood joins "
@@ -93,8 +131,21 @@ STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
         "rho": number("Weight of the linear term of the augmented Chebyshev function.",
                       minimum=0, default=0.05)},
         single_objective=False, multi_objective=True),
+    StrategyInfo("darts", "first-order DARTS: a differentiable supernet in one trial", {
+        **one_shot_settings(10), "archLearningRate": _ARCH_LR}, one_shot=True),
+    StrategyInfo("drnas", "DrNAS: DARTS with Dirichlet-distributed operation weights", {
+        **one_shot_settings(10), "archLearningRate": _ARCH_LR,
+        "klWeight": number("Weight of the KL divergence to the Dirichlet prior.", minimum=0,
+                           maximum=100, default=1e-3)}, one_shot=True),
+    StrategyInfo("spos", "single-path one-shot: uniform path sampling, then evolution over "
+                 "the shared weights", {
+        **one_shot_settings(10),
+        "population": integer(_POPULATION, minimum=2, default=20),
+        "cycles": integer("Generations of the evolutionary search over the trained supernet.",
+                          minimum=1, maximum=1000, default=10)}, one_shot=True),
 )}
 NAMES = tuple(STRATEGIES)
+ONE_SHOT = tuple(s.name for s in STRATEGIES.values() if s.one_shot)
 DEFAULT_STRATEGY = "bo"
 DEFAULT_MULTI_STRATEGY = "parego"  # a default that ignores objective.additional would surprise
 

@@ -9,6 +9,10 @@ from typing import Any, Literal
 from kubenas.api.types import Experiment
 
 TrialPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Stopped"]
+# train: one architecture trained standalone (the only kind with an objective value);
+# supernet: a one-shot search in one trial; zerocost: proxies of many untrained candidates.
+TrialKind = Literal["train", "supernet", "zerocost"]
+KINDS: tuple[TrialKind, ...] = ("train", "supernet", "zerocost")
 ACTIVE: tuple[TrialPhase, ...] = ("Pending", "Running")
 DONE: tuple[TrialPhase, ...] = ("Succeeded", "Failed", "Stopped")
 
@@ -18,7 +22,9 @@ class Trial:
     """One training run of one architecture at one budget.
 
     A promotion to a larger budget is a new trial whose `parent` is the trial it resumes
-    from, so every trial keeps a fixed budget and a deterministic name.
+    from, so every trial keeps a fixed budget and a deterministic name. A supernet or
+    zerocost trial holds only the space's fixed parameters in `arch`, what it is asked in
+    `request`, and what it found (derived architectures, proxy scores) in `derived`.
     """
 
     index: int
@@ -34,6 +40,9 @@ class Trial:
     attempt: int = 0
     started_at: float | None = None
     finished_at: float | None = None
+    kind: TrialKind = "train"
+    request: Mapping[str, Any] | None = None  # KUBENAS_SUPERNET or KUBENAS_ZEROCOST
+    derived: Mapping[str, Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -48,8 +57,9 @@ def trial_name(experiment: str, index: int) -> str:
 
 
 def objective_value(exp: Experiment, trial: Trial) -> float | None:
-    """The primary objective of a succeeded trial, or None."""
-    if trial.phase != "Succeeded":
+    """The primary objective of a succeeded standalone training, or None: a supernet's
+    shared-weight accuracy is a search score, not a result to rank."""
+    if trial.phase != "Succeeded" or trial.kind != "train":
         return None
     value = trial.metrics.get(exp.objective.primary.metric)
     return None if value is None else float(value)

@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kubenas.api.trials import Trial, trial_name
-from kubenas.api.types import Experiment
+from kubenas.api.trials import Trial, TrialKind, trial_name
+from kubenas.api.types import Experiment, SearchSpaceSpec
+from kubenas.engine import prescreen
+from kubenas.space.oplist import split
+from kubenas.space.space import SearchSpace
 
 DEFAULT_COMMAND = ("python", "-m", "kubenas_trainer")
 RESULT_PREFIX = "KUBENAS_RESULT "
@@ -29,6 +32,7 @@ class TrialResult:
     metrics: dict[str, float]
     curve: tuple[float, ...]
     notes: tuple[str, ...] = ()
+    derived: dict[str, Any] | None = None  # a supernet's or a zerocost trial's findings
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,13 @@ def find_result(text: str | None) -> Any:
     return None
 
 
-def interpret(result: Any, objective: str) -> TrialResult | BadResult:
+def interpret(result: Any, objective: str, kind: TrialKind = "train",
+              space: SearchSpaceSpec | None = None) -> TrialResult | BadResult:
     """Check a trainer's result: the objective must be a finite number; any other metric
-    that is not is dropped with a note."""
+    that is not is dropped with a note. A supernet or zerocost trial must also report
+    candidates of `space`, which become the result's `derived`."""
+    if kind != "train":
+        return _interpret_search(result, objective, kind, space)
     if result is None:
         return BadResult("NoResult", f"the trainer exited 0 but wrote no result (a JSON object "
                                      f"with metrics.{objective}) to its termination log or "
@@ -88,6 +96,80 @@ def interpret(result: Any, objective: str) -> TrialResult | BadResult:
     points = tuple(float(v) for v in curve if _is_number(v) and math.isfinite(v)) \
         if isinstance(curve, list) else ()
     return TrialResult(metrics, points[-CURVE_LIMIT:], tuple(notes))
+
+
+_DERIVED = {"supernet": "supernet", "zerocost": "zeroCost"}
+DERIVED_LIMIT = 16384  # bytes of JSON; a trial status must stay small
+
+
+def _interpret_search(result: Any, objective: str, kind: TrialKind,
+                      space: SearchSpaceSpec | None) -> TrialResult | BadResult:
+    """A supernet or zerocost result, rebuilt field by field from what the contract names,
+    so nothing of another type or non-finite reaches a status."""
+    key = _DERIVED[kind]
+    found = result.get(key) if isinstance(result, dict) else None
+    if not isinstance(found, dict):
+        return BadResult("NoResult", f"a {kind} trial's result needs a {key} object (see "
+                                     "docs/trial-contract.md); got: "
+                                     f"{_clip(result) if result is not None else 'no result'}")
+    if space is None:
+        raise ValueError("a supernet or zerocost result is read against its search space")
+    entries = found.get("candidates" if kind == "supernet" else "top")
+    if not isinstance(entries, list) or not entries:
+        return BadResult("BadResult", f"{key} lists no candidates")
+    ops, members = split(space), SearchSpace(space)
+    picked = []
+    for number, entry in enumerate(entries):
+        params = entry.get("params") if isinstance(entry, dict) else None
+        if not isinstance(params, dict):
+            return BadResult("BadResult", f"{key} candidate {number} has no params object")
+        problems = members.validate(ops.complete(params))
+        if problems:
+            return BadResult("BadResult", f"{key} candidate {number} is not in the search "
+                                          f"space: {'; '.join(problems)}")
+        searched = {ops.param.name: params[ops.param.name]}
+        if kind == "supernet":
+            picked.append({"params": searched, **_finite_field(entry, "score")})
+        else:
+            scores = entry.get("scores") if isinstance(entry.get("scores"), dict) else {}
+            picked.append({"params": searched, "scores": {
+                str(k): _finite_or_none(v) for k, v in scores.items()}})
+    if kind == "zerocost":
+        derived: dict[str, Any] = {"top": picked, **_finite_field(found, "scored")}
+        trained = TrialResult({}, ())
+    else:
+        read = interpret(result, objective)
+        if isinstance(read, BadResult):
+            return read
+        trained = read
+        best = found.get("architecture")
+        derived = {"candidates": picked, "architecture": (
+            {ops.param.name: best[ops.param.name]} if isinstance(best, dict)
+            and not members.validate(ops.complete(best)) else picked[0]["params"])}
+        weights = found.get("weights")
+        if _is_weights(weights, ops.param.name):
+            derived["weights"] = weights
+        if found.get("weightKind") in ("probability", "frequency"):
+            derived["weightKind"] = found["weightKind"]
+    if len(json.dumps(derived)) > DERIVED_LIMIT:
+        return BadResult("BadResult", f"{key} is over {DERIVED_LIMIT} bytes of JSON")
+    return TrialResult(trained.metrics, trained.curve, trained.notes, derived)
+
+
+def _finite_or_none(value: Any) -> float | None:
+    return float(value) if _is_number(value) and math.isfinite(value) else None
+
+
+def _finite_field(entry: dict[str, Any], name: str) -> dict[str, float]:
+    value = _finite_or_none(entry.get(name))
+    return {} if value is None else {name: value}
+
+
+def _is_weights(value: Any, name: str) -> bool:
+    rows = value.get(name) if isinstance(value, dict) and list(value) == [name] else None
+    return isinstance(rows, list) and all(
+        isinstance(row, list) and all(_is_number(w) and math.isfinite(w) for w in row)
+        for row in rows)
 
 
 def _is_number(value: Any) -> bool:
@@ -138,8 +220,14 @@ def trial_env(exp: Experiment, trial: Trial, *, seed: int, metrics_port: int,
                 "KUBENAS_TERMINATION_LOG": termination_log, "KUBENAS_EXPORT_DIR": export_dir,
                 "KUBENAS_DATA_CACHE": data_cache}
     env.update({k: v for k, v in optional.items() if v})
-    if export_dir:
+    if export_dir and trial.kind == "train":
         env["KUBENAS_EXPORT"] = json.dumps(export_settings(exp, trial, seed), sort_keys=True)
+    else:
+        env.pop("KUBENAS_EXPORT_DIR", None)
+    request = trial.request if trial.kind != "train" else prescreen.trial_request(exp)
+    if request is not None:
+        variable = "KUBENAS_SUPERNET" if trial.kind == "supernet" else "KUBENAS_ZEROCOST"
+        env[variable] = json.dumps(request, sort_keys=True)
     return env
 
 

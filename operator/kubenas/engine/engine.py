@@ -8,14 +8,17 @@ restart, or a replayed benchmark seed, continue exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from kubenas.api.trials import Trial, objective_value, rank_key
+from kubenas.api.strategy_settings import STRATEGIES
+from kubenas.api.trials import Trial, TrialKind, objective_value, rank_key, trial_name
 from kubenas.api.types import Experiment
+from kubenas.engine import oneshot, prescreen
 from kubenas.engine.digest import Digest
 from kubenas.engine.promotion import next_promotion
+from kubenas.space.oplist import split
 from kubenas.space.space import Architecture, SearchSpace
 from kubenas.strategies import SearchContext, make
 
@@ -29,6 +32,13 @@ class NewTrial:
     budget: float
     rung: int = 0
     parent: int | None = None
+    kind: TrialKind = "train"
+    request: Mapping[str, Any] | None = None
+
+    def record(self) -> Trial:
+        """The Pending trial this decision creates."""
+        return Trial(self.index, self.arch, self.budget, self.rung, self.parent,
+                     kind=self.kind, request=self.request)
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,8 @@ class Engine:
     def __init__(self, experiment: Experiment, space: SearchSpace | None = None) -> None:
         self.experiment = experiment
         self.space = space if space is not None else SearchSpace(experiment.space)
-        self.strategy = make(experiment.strategy)
+        self.one_shot = STRATEGIES[experiment.strategy.name].one_shot
+        self.strategy = None if self.one_shot else make(experiment.strategy)
         self._ranks: dict[int, tuple[Trial, tuple[int, int, float, int] | None]] = {}
         self._values: dict[int, tuple[Trial, float | None]] = {}
         self._digest = Digest(self._rank, self.key)
@@ -85,6 +96,12 @@ class Engine:
         if len(trials) >= exp.budget.max_trials:
             return Decision(outcome=self._finish(trials, "MaxTrialsReached",
                                                  f"ran all {exp.budget.max_trials} trials"))
+        if exhausted and self.one_shot:
+            found = oneshot.supernet(trials)
+            return Decision(outcome=self._finish(
+                trials, "CandidatesRetrained", f"retrained the candidates of supernet trial "
+                f"{trial_name(exp.name, found.index)}" if found else "no supernet trial "
+                "succeeded"))
         if exhausted:
             return Decision(outcome=self._finish(trials, "SearchSpaceExhausted",
                                                  "the strategy has no untried architecture"))
@@ -135,7 +152,10 @@ class Engine:
 
     def key(self, trial: Trial) -> str:
         """The network's identity; memoised by architecture value in the space, never by
-        trial index, since a decision not applied may leave an index to another trial."""
+        trial index, since a decision not applied may leave an index to another trial. A
+        supernet or zerocost trial trains no one network: it is its own identity."""
+        if trial.kind != "train":
+            return f"{trial.kind}-{trial.index}"
         return self.space.key(dict(trial.arch))
 
     def _fill(self, trials: list[Trial], elapsed_s: float,
@@ -152,18 +172,44 @@ class Engine:
             if new is None:
                 return create, True
             create.append(new)
-            trials.append(Trial(new.index, new.arch, new.budget, new.rung, new.parent))
+            trials.append(new.record())
             seen.add(self.key(trials[-1]))
             free -= 1
         return create, False
 
     def _next(self, ctx: SearchContext) -> NewTrial | None:
+        if self.strategy is None:
+            return self._next_one_shot(ctx)
         promotion = next_promotion(ctx)
         if promotion is not None:
             parent = ctx.trials[promotion.parent]
             return NewTrial(ctx.index, dict(parent.arch), self.levels[promotion.rung],
                             promotion.rung, promotion.parent)
+        screened = prescreen.next_trial(ctx)
+        if screened is not None:
+            return self._screened(ctx, screened)
         arch = self.strategy.propose(ctx)
         if arch is None:
             return None
         return NewTrial(ctx.index, arch, self.levels[0])
+
+    def _screened(self, ctx: SearchContext, screened: prescreen.Screened) -> NewTrial:
+        if isinstance(screened, prescreen.Screen):
+            return NewTrial(ctx.index, dict(split(self.experiment.space).fixed), 1.0,
+                            kind="zerocost", request=screened.request)
+        return NewTrial(ctx.index, screened.arch, self.levels[0])
+
+    def _next_one_shot(self, ctx: SearchContext) -> NewTrial | None:
+        """The supernet trial until one succeeds, then its candidates at the top budget."""
+        exp = self.experiment
+        found = oneshot.supernet(ctx.trials)
+        if found is None:
+            if any(t.kind == "supernet" and t.active for t in ctx.trials):
+                return None
+            return NewTrial(ctx.index, dict(split(exp.space).fixed),
+                            float(oneshot.setting(exp, "supernetEpochs")), kind="supernet",
+                            request=oneshot.request(exp))
+        for arch in oneshot.candidates(exp, found):
+            if not ctx.seen(arch):
+                return NewTrial(ctx.index, arch, self.levels[-1], rung=len(self.levels) - 1)
+        return None

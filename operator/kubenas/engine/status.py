@@ -12,6 +12,7 @@ from typing import Any
 
 from kubenas.api.trials import Trial, objective_value, rank_key, trial_name
 from kubenas.api.types import Experiment
+from kubenas.engine import oneshot, prescreen
 from kubenas.engine.pareto import front
 from kubenas.space.space import SearchSpace
 
@@ -79,4 +80,10 @@ def summarize(exp: Experiment, trials: Sequence[Trial],
         out["leaderboard"] = [trial_summary(exp, t) for t in board[:LEADERBOARD_SIZE]]
     if exp.objective.multi:
         out["paretoFront"] = [trial_summary(exp, t) for t in pareto(exp, trials, space)]
+    one_shot = oneshot.summary(exp, trials)
+    if one_shot is not None:
+        out["oneShot"] = one_shot
+    zero_cost = prescreen.summary(exp, trials, exp.name)
+    if zero_cost is not None:
+        out["zeroCost"] = zero_cost
     return out

@@ -52,7 +52,7 @@ def test_messages_say_what_is_valid() -> None:
     assert "valid values: random, grid, evolution" in message("strategy-unknown")
     assert "valid: macro_cnn, nb201" in message("family-unknown-builtin")
     assert "duplicate key (line" in message("yaml-duplicate-key")
-    assert "settings.population is a setting of evolution, nsga2 only" in \
+    assert "settings.population is a setting of evolution, nsga2, spos only" in \
         message("setting-of-another-strategy")
     assert "must be a string, number or boolean, got array" in message("choice-nested-list")
 

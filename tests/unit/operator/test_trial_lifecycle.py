@@ -6,7 +6,7 @@ import json
 
 import pytest
 from kubenas.backends.contract import find_result
-from kubenas.backends.kubernetes.trial_lifecycle import observe
+from kubenas.backends.kubernetes.trial_lifecycle import Expected, observe
 
 
 def _pod(phase: str, *, reason: str | None = None, exit_code: int = 0,
@@ -34,14 +34,14 @@ RESULT = json.dumps({"metrics": {"val_accuracy": 0.98, "params": 1000}, "curve":
 
 
 def test_success_reads_the_termination_message() -> None:
-    obs = observe(_pod("Succeeded", message=RESULT), created=True, objective="val_accuracy")
+    obs = observe(_pod("Succeeded", message=RESULT), created=True, expect=Expected("val_accuracy"))
     assert obs is not None and obs.phase == "Succeeded"
     assert obs.metrics == {"val_accuracy": 0.98, "params": 1000.0}
     assert obs.curve == (0.9, 0.98) and obs.finish_time == "2025-01-01T00:01:00Z"
 
 
 def test_success_without_the_objective_is_a_failure() -> None:
-    obs = observe(_pod("Succeeded", message="{}"), created=True, objective="val_accuracy")
+    obs = observe(_pod("Succeeded", message="{}"), created=True, expect=Expected("val_accuracy"))
     assert obs is not None and (obs.phase, obs.reason) == ("Failed", "NoResult")
 
 
@@ -58,13 +58,13 @@ def test_result_found_in_logs_fallback() -> None:
     (_pod("Failed", reason="DeadlineExceeded", exit_code=143), "DeadlineExceeded"),
 ])
 def test_trainer_errors_fail_the_trial(pod: dict, reason: str) -> None:
-    obs = observe(pod, created=True, objective="val_accuracy")
+    obs = observe(pod, created=True, expect=Expected("val_accuracy"))
     assert obs is not None and (obs.phase, obs.reason, obs.retry) == ("Failed", reason, False)
 
 
 def test_error_message_names_exit_code_and_last_line() -> None:
     obs = observe(_pod("Failed", exit_code=1, container_reason="Error",
-                       message="Traceback\nValueError: x"), created=True, objective="m")
+                       message="Traceback\nValueError: x"), created=True, expect=Expected("m"))
     assert obs is not None and obs.message == "the trainer exited with code 1: ValueError: x"
 
 
@@ -76,16 +76,16 @@ def test_error_message_names_exit_code_and_last_line() -> None:
     (None, "PodDeleted"),
 ])
 def test_infrastructure_losses_are_retried(pod: dict | None, reason: str) -> None:
-    obs = observe(pod, created=True, objective="val_accuracy")
+    obs = observe(pod, created=True, expect=Expected("val_accuracy"))
     assert obs is not None and (obs.retry, obs.reason) == (True, reason)
 
 
 def test_pending_and_running() -> None:
-    assert observe(None, created=False, objective="m") is None
-    running = observe(_pod("Running"), created=True, objective="m")
+    assert observe(None, created=False, expect=Expected("m")) is None
+    running = observe(_pod("Running"), created=True, expect=Expected("m"))
     assert running is not None and running.phase == "Running"
     pending = _pod("Pending")
     pending["status"]["conditions"] = [{"type": "PodScheduled", "status": "False",
                                         "reason": "Unschedulable"}]
-    obs = observe(pending, created=True, objective="m")
+    obs = observe(pending, created=True, expect=Expected("m"))
     assert obs is not None and (obs.phase, obs.reason) == ("Pending", "Unschedulable")

@@ -56,6 +56,7 @@ from kubenas.backends.kubernetes.trial_lifecycle import (
     COMPLETION_INDEX,
     JOB_NAME,
     MAX_ATTEMPTS,
+    Expected,
     Observation,
     observe,
     observe_job,
@@ -245,9 +246,10 @@ class Reconciler:
             created = status.get("pod") == name
             if created:
                 self._confirm(p, name)
+            expect = Expected(objective, record.kind, p.exp.space)
             obs = observe_job(p.jobs.get(name), _pods_of(p, name), created=created,
-                              objective=objective) if _is_job(p.exp) else \
-                observe(p.pods.get(name), created=created, objective=objective)
+                              expect=expect) if _is_job(p.exp) else \
+                observe(p.pods.get(name), created=created, expect=expect)
             if obs is not None:
                 observed.append((record, obs))
         self._each(lambda item: self._apply_observation(p, *item), observed)
@@ -315,7 +317,8 @@ class Reconciler:
                          completionTime=obs.finish_time or rfc3339(p.now))
             if obs.phase == "Succeeded":
                 patch.update(metrics=obs.metrics, curve=list(obs.curve or record.curve) or None,
-                             value=obs.metrics.get(p.exp.objective.primary.metric))
+                             value=obs.metrics.get(p.exp.objective.primary.metric),
+                             derived=obs.derived)
             else:
                 self.metrics.trial_failures.labels(obs.reason or "Error").inc()
                 self._event(p, "TrialFailed", f"trial {name} failed: {obs.reason}: "
@@ -489,7 +492,7 @@ class Reconciler:
     def _create_trial(self, p: _Pass, new: NewTrial) -> bool:
         """Create the NASTrial; False stops this pass's creations (the next pass retries)."""
         assert p.exp is not None
-        p.records.append(Trial(new.index, new.arch, new.budget, new.rung, new.parent))
+        p.records.append(new.record())
         body = trials.manifest(p.exp, p.manifest, p.records, new)
         name = body["metadata"]["name"]
         try:

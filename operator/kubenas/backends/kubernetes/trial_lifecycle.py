@@ -11,8 +11,10 @@ Failures are told apart because they mean different things to the search:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from kubenas.api.trials import TrialPhase
+from kubenas.api.trials import TrialKind, TrialPhase
+from kubenas.api.types import SearchSpaceSpec
 from kubenas.backends.contract import BadResult, find_result, interpret
 from kubenas.backends.kubernetes.objects import Obj
 
@@ -27,6 +29,14 @@ DISRUPTIONS = frozenset({"PreemptionByScheduler", "PreemptionByKubeScheduler",
                          "TerminationByKubelet"})
 
 
+class Expected(NamedTuple):
+    """What a succeeded trial's result is read against (`contract.interpret`)."""
+
+    objective: str
+    kind: TrialKind = "train"
+    space: SearchSpaceSpec | None = None
+
+
 @dataclass(frozen=True)
 class Observation:
     """The trial's state according to its pod. `retry` means: start a new attempt."""
@@ -39,13 +49,14 @@ class Observation:
     retry: bool = False
     start_time: str | None = None
     finish_time: str | None = None
+    derived: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
         return self.phase in ("Succeeded", "Failed")
 
 
-def observe(pod: Obj | None, *, created: bool, objective: str) -> Observation | None:
+def observe(pod: Obj | None, *, created: bool, expect: Expected) -> Observation | None:
     """None when there is nothing to learn (no pod yet and none was ever created)."""
     if pod is None:
         if not created:
@@ -56,7 +67,7 @@ def observe(pod: Obj | None, *, created: bool, objective: str) -> Observation | 
     phase = status.get("phase", "Pending")
     start = status.get("startTime")
     if phase == "Succeeded":
-        return _succeeded(_terminated(pod), objective, start)
+        return _succeeded(_terminated(pod), expect, start)
     if phase == "Failed":
         return _failed(pod, start)
     if pod["metadata"].get("deletionTimestamp"):
@@ -73,11 +84,11 @@ COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 
 
 def observe_job(job: Obj | None, job_pods: list[Obj], *, created: bool,
-                objective: str) -> Observation | None:
+                expect: Expected) -> Observation | None:
     """What an indexed Job says about its trial: its conditions decide, and the pod with
     completion index 0 holds the result."""
     if job is None or job["metadata"].get("deletionTimestamp"):
-        return observe(None, created=created, objective=objective) if job is None else \
+        return observe(None, created=created, expect=expect) if job is None else \
             Observation("Pending", "JobDeleted", f"job {job['metadata']['name']} is being "
                         "deleted; the trial runs again", retry=True)
     status = job.get("status") or {}
@@ -91,7 +102,7 @@ def observe_job(job: Obj | None, job_pods: list[Obj], *, created: bool,
             return Observation("Failed", "NoResult", "the job completed, but its pod with "
                                "completion index 0 (which reports the result) is gone",
                                start_time=start)
-        return _succeeded(_terminated(first), objective, start)
+        return _succeeded(_terminated(first), expect, start)
     if "Failed" in true:
         lost = [p for p in job_pods if _disruption(p.get("status") or {})]
         if lost:
@@ -138,14 +149,15 @@ def _unschedulable(status: Obj) -> str | None:
     return None
 
 
-def _succeeded(term: Obj, objective: str, start: str | None) -> Observation:
+def _succeeded(term: Obj, expect: Expected, start: str | None) -> Observation:
     end = term.get("finishedAt")
-    result = interpret(find_result(term.get("message")), objective)
+    result = interpret(find_result(term.get("message")), *expect)
     if isinstance(result, BadResult):
         return Observation("Failed", result.reason, f"{result.message}; termination message: "
                            f"{_tail(term.get('message'))}", start_time=start, finish_time=end)
     return Observation("Succeeded", "Completed", "; ".join(result.notes) or None,
-                       result.metrics, result.curve, start_time=start, finish_time=end)
+                       result.metrics, result.curve, start_time=start, finish_time=end,
+                       derived=result.derived)
 
 
 def _failed(pod: Obj, start: str | None) -> Observation:

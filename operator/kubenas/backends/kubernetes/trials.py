@@ -40,6 +40,8 @@ def to_record(obj: Obj) -> Trial:
         attempt=int(status.get("attempt") or 0),
         started_at=parse_time(status.get("startTime")),
         finished_at=parse_time(status.get("completionTime")),
+        kind=spec.get("kind") or "train", request=spec.get("request"),
+        derived=status.get("derived"),
     )
 
 
@@ -65,6 +67,8 @@ def manifest(exp: Experiment, owner: Obj, trials: Sequence[Trial], new: NewTrial
                  "seed": trial_seed(exp, trials, record)}
     if new.parent is not None:
         spec["parent"] = trial_name(exp.name, new.parent)
+    if new.kind != "train":
+        spec.update(kind=new.kind, request=dict(new.request or {}))
     return {"apiVersion": API_VERSION, "kind": "NASTrial",
             "metadata": {"name": name, "namespace": exp.namespace,
                          "labels": labels(exp.name, name),

@@ -107,8 +107,7 @@ class LocalRunner:
                                               capacity=self.parallel)
                 self._stop([i for i, _ in decision.stop], dict(decision.stop))
                 for new in decision.create:
-                    self.trials.append(Trial(new.index, new.arch, new.budget, new.rung,
-                                             new.parent))
+                    self.trials.append(new.record())
                 self._launch_pending()
                 history.save(self.run_dir, self.exp, self.trials)
                 display.update(self.trials, elapsed)
@@ -171,13 +170,14 @@ class LocalRunner:
                              message=processes.failure_message(proc.folder, code))
 
     def _finish_success(self, index: int, proc: TrialProcess) -> None:
-        result = interpret(processes.read_result(proc.folder), self.exp.objective.primary.metric)
+        result = interpret(processes.read_result(proc.folder), self.exp.objective.primary.metric,
+                           self.trials[index].kind, self.exp.space)
         if isinstance(result, BadResult):
             self._finish(index, "Failed", reason=result.reason, message=result.message)
             return
         self._finish(index, "Succeeded", metrics=result.metrics,
                      curve=result.curve or tuple(proc.curve),
-                     message="; ".join(result.notes) or None)
+                     message="; ".join(result.notes) or None, derived=result.derived)
 
     def _finish(self, index: int, phase: str, **fields: object) -> None:
         self.running.pop(index, None)

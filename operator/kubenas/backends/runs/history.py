@@ -48,6 +48,7 @@ def to_record(exp: Experiment, trial: Trial) -> dict[str, Any]:
         "parent": trial.parent, "phase": trial.phase, "metrics": dict(trial.metrics),
         "reason": trial.reason, "message": trial.message, "curve": list(trial.curve),
         "attempt": trial.attempt, "startedAt": trial.started_at, "finishedAt": trial.finished_at,
+        "kind": trial.kind, "request": trial.request, "derived": trial.derived,
         "fingerprint": fingerprint(exp),
     }
 
@@ -57,7 +58,9 @@ def from_record(record: dict[str, Any]) -> Trial:
                  rung=record["rung"], parent=record["parent"], phase=record["phase"],
                  metrics=record["metrics"], reason=record["reason"], message=record["message"],
                  curve=tuple(record["curve"]), attempt=record["attempt"],
-                 started_at=record["startedAt"], finished_at=record["finishedAt"])
+                 started_at=record["startedAt"], finished_at=record["finishedAt"],
+                 kind=record.get("kind", "train"), request=record.get("request"),
+                 derived=record.get("derived"))
 
 
 def save(run_dir: Path, exp: Experiment, trials: Sequence[Trial]) -> None:

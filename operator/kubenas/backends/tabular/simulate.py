@@ -121,8 +121,7 @@ def simulate(exp: Experiment, answers: Answers | None = None,
 
 def _start(new: NewTrial, trials: list[Trial], rows: list[int], answers: Answers,
            clock: float) -> tuple[Trial, int, float | None]:
-    trial = Trial(new.index, new.arch, new.budget, new.rung, new.parent, phase="Running",
-                  started_at=clock)
+    trial = new.record().with_(phase="Running", started_at=clock)
     row = answers.row(new.arch)
     if row is None:
         failed = trial.with_(phase="Failed", reason="NotInTable", finished_at=clock,
