@@ -14,6 +14,7 @@ BENCH_OUT ?= benchmarks/results
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard bench-edge \
+	bench-oneshot \
 	cluster-up cluster-down clean
 
 $(BIN)/python:
@@ -69,6 +70,9 @@ bench-dashboard: $(DEV_STAMP)
 
 bench-edge: $(STAMP)
 	$(BIN)/python benchmarks/edge.py --out $(BENCH_OUT)
+
+bench-oneshot: $(STAMP)
+	$(BIN)/python benchmarks/oneshot.py --out $(BENCH_OUT)
 
 cluster-up: $(DEV_STAMP)
 	scripts/install-tools.sh

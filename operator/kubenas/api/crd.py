@@ -120,6 +120,7 @@ def trial_crd() -> dict[str, Any]:
                    trial_spec_schema(), trial_status_schema())
     return _crd("NASTrial", "nastrials", ["nast"], schema, [
         _column("Experiment", "string", ".spec.experiment", "Owning NASExperiment."),
+        _column("Kind", "string", ".spec.kind", "train, supernet or zerocost."),
         _column("Phase", "string", ".status.phase", "Lifecycle phase of the trial."),
         _column("Budget", "number", ".spec.budget", "Training budget."),
         _column("Value", "number", ".status.value", "Primary objective value."),

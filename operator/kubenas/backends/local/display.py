@@ -60,7 +60,13 @@ def duration_text(seconds: float) -> str:
 
 
 def _arch(trial: Trial) -> Text:
-    """The architecture as plain text: a list such as [false,true] is not rich markup."""
+    """The architecture as plain text: a list such as [false,true] is not rich markup. A
+    supernet or zerocost trial says what it searches instead."""
+    if trial.kind == "supernet":
+        return Text(f"supernet ({(trial.request or {}).get('method')}) over the whole space")
+    if trial.kind == "zerocost":
+        return Text(f"zero-cost screen of {(trial.request or {}).get('sample')} candidates "
+                    f"({', '.join((trial.request or {}).get('proxies', []))})")
     return Text(json.dumps(dict(trial.arch), separators=(",", ":")))
 
 
