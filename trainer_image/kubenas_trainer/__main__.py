@@ -32,6 +32,9 @@ from .metrics_server import TrialMetrics
 from .models import build_model, check_architecture
 from .profile import LatencyProtocol, count_flops, count_params, measure_latency
 from .report import build_result, emit, prepare_termination_log
+from .supernet.build import Supernet
+from .supernet.run import search
+from .supernet.space import SearchSpace
 from .train import Diverged, Trainer, select_device
 
 
@@ -92,7 +95,9 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     for warning in warnings:
         _warn(warning)
     arch = contract.architecture
-    check_architecture(arch["family"], arch["params"])
+    space = None if contract.supernet is None else SearchSpace.of(arch, contract.supernet)
+    if space is None:
+        check_architecture(arch["family"], arch["params"])
     termination_log = prepare_termination_log(contract.termination_log,
                                               contract.termination_log_explicit)
     device = select_device(contract.training.device)
@@ -102,7 +107,8 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     _seed_everything(contract.seed)
     data = load_dataset(contract.training, contract.split_seed, contract.data_cache)
     _log(describe(data))
-    model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes)
+    model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes) \
+        if space is None else Supernet(space, data.in_shape, data.num_classes)
     return Trial(contract, data, model, device, termination_log)
 
 
@@ -171,7 +177,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         except (ValueError, OSError) as exc:
             print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
             return 2
-        _train(trial, metrics)
+        if isinstance(trial.model, Supernet):  # a one-shot search (KUBENAS_SUPERNET)
+            emit(search(trial.model, trial.contract, trial.data, trial.device, metrics, _log,
+                        _warn), trial.termination_log)
+        else:
+            _train(trial, metrics)
         return 0
     except (Diverged, ExportError) as exc:
         print(f"kubenas-trainer: error: {exc}", file=sys.stderr)

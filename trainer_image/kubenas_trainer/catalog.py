@@ -222,3 +222,23 @@ REFERENCE = Family("reference", "Hand-designed baselines trained like the search
 ))
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (MACRO_CNN, NB201, MOBILENET, REFERENCE)}
+
+# KUBENAS_SUPERNET: the one-shot methods, the candidates count and each method's settings.
+SUPERNET_METHODS = ("darts", "drnas", "spos")
+SUPERNET_CANDIDATES = Setting("candidates", "integer", "Top architectures to return.",
+                              default=3, minimum=1, maximum=20)
+SUPERNET_SETTINGS: tuple[Setting, ...] = (
+    Setting("archLearningRate", "number", "darts, drnas: Adam learning rate of the "
+            "architecture parameters.", default=3e-4, minimum=0, exclusive_minimum=True,
+            maximum=1),
+    Setting("klWeight", "number", "drnas: weight of the KL divergence from the uniform "
+            "Dirichlet prior in the architecture loss.", default=1e-3, minimum=0, maximum=10),
+    Setting("population", "integer", "spos: paths per generation of the evolutionary search.",
+            default=20, minimum=2, maximum=500),
+    Setting("cycles", "integer", "spos: generations of the evolutionary search after the "
+            "first.", default=10, minimum=0, maximum=100),
+)
+# Which settings each method reads; any other is ignored with a warning.
+SUPERNET_METHOD_SETTINGS = {"darts": ("archLearningRate",),
+                            "drnas": ("archLearningRate", "klWeight"),
+                            "spos": ("population", "cycles")}

@@ -15,7 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import METRICS, PATH_DATASETS, QUANTIZATIONS, SETTINGS
+from .catalog import (
+    FAMILIES,
+    METRICS,
+    PATH_DATASETS,
+    QUANTIZATIONS,
+    SETTINGS,
+    SUPERNET_CANDIDATES,
+    SUPERNET_METHOD_SETTINGS,
+    SUPERNET_METHODS,
+    SUPERNET_SETTINGS,
+    Param,
+)
 
 RESOURCES = ("epochs", "steps")
 DEFAULT_OBJECTIVE = "val_accuracy"
@@ -44,6 +55,8 @@ _VARIABLES = (
     ("KUBENAS_THREADS", "--threads", "CPU threads for torch (default: torch's choice)"),
     ("KUBENAS_DATA_CACHE", "--data-cache",
      "directory the run's trials share to cache the loaded dataset (optional)"),
+    ("KUBENAS_SUPERNET", "--supernet",
+     'one-shot search as JSON {"method": .., "choices": {<param>: [op, ..]}} (optional)'),
 )
 
 
@@ -97,6 +110,31 @@ class ExportConfig:
     found_by: dict[str, Any] = field(default_factory=dict)
 
 
+_SUPERNET_SETTINGS = {s.name: s for s in SUPERNET_SETTINGS}
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """The `KUBENAS_SUPERNET` one-shot search: which method, which ops each slot of the
+    family's op list `param` chooses among, and the method's settings (catalog defaults)."""
+
+    method: str
+    param: str
+    choices: tuple[str, ...]
+    candidates: int = SUPERNET_CANDIDATES.default
+    arch_learning_rate: float = _SUPERNET_SETTINGS["archLearningRate"].default
+    kl_weight: float = _SUPERNET_SETTINGS["klWeight"].default
+    population: int = _SUPERNET_SETTINGS["population"].default
+    cycles: int = _SUPERNET_SETTINGS["cycles"].default
+
+    def as_json(self) -> dict[str, Any]:
+        """The search in canonical form, defaults filled in (a checkpoint records it)."""
+        settings = {key: getattr(self, field_name(key))
+                    for key in SUPERNET_METHOD_SETTINGS[self.method]}
+        return {"method": self.method, "choices": {self.param: list(self.choices)},
+                "candidates": self.candidates, "settings": settings}
+
+
 @dataclass(frozen=True)
 class Contract:
     """One trial's inputs, validated."""
@@ -119,6 +157,7 @@ class Contract:
     export: ExportConfig
     threads: int | None
     data_cache: str | None
+    supernet: SupernetConfig | None = None
 
     @property
     def target(self) -> int:
@@ -168,6 +207,75 @@ def _parse_export(text: str | None) -> tuple[ExportConfig, list[str]]:
     warnings = [f"KUBENAS_EXPORT: ignoring unknown key {key!r}" for key in raw
                 if key not in ("quantize", "foundBy")]
     return ExportConfig(quantize, found_by), warnings
+
+
+def searched_param(family: str) -> Param | None:
+    """The op-list param a one-shot search searches: the family's one `ops` param, if any."""
+    spec = FAMILIES.get(family)
+    return next((p for p in spec.params if p.kind == "ops"), None) if spec else None
+
+
+def _parse_supernet(text: str | None,
+                    architecture: dict[str, Any]) -> tuple[SupernetConfig | None, list[str]]:
+    """Parse KUBENAS_SUPERNET against the architecture's family; unknown keys are warnings."""
+    if not text:
+        return None, []
+    name = "KUBENAS_SUPERNET"
+    valid = ('a JSON object like {"method": "darts", "choices": {"edges": ["nor_conv_3x3", '
+             '"skip_connect"]}, "candidates": 3, "settings": {}}')
+    raw = _json(text, name, valid)
+    if not isinstance(raw, dict):
+        raise ContractError(f"{name} must be {valid}, got {text!r}")
+    supported = [f for f in FAMILIES if searched_param(f)]
+    param = searched_param(architecture["family"])
+    if param is None:
+        raise ContractError(f"{name}: one-shot search supports {' and '.join(supported)}, "
+                            f"not family {architecture['family']!r}")
+    method = raw.get("method")
+    if method not in SUPERNET_METHODS:
+        raise ContractError(f"{name}.method must be one of {', '.join(SUPERNET_METHODS)}, "
+                            f"got {method!r}")
+    choices = raw.get("choices")
+    if not isinstance(choices, dict) or list(choices) != [param.name]:
+        raise ContractError(f"{name}.choices must be an object with the one key "
+                            f"{param.name!r} (the {architecture['family']} op list), got "
+                            f"{choices!r}")
+    ops = choices[param.name]
+    where = f"{name}.choices.{param.name}"
+    if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+        raise ContractError(f"{where} must be a list of op names, got {ops!r}")
+    unknown = [op for op in ops if op not in param.ops]
+    if unknown:
+        raise ContractError(f"{where}: unknown op {unknown[0]!r}; valid ops are "
+                            f"{list(param.ops)}")
+    if len(set(ops)) != len(ops) or len(ops) < 2:
+        raise ContractError(f"{where} must list at least 2 distinct ops to choose among, "
+                            f"got {ops!r}")
+    if param.name in architecture["params"]:
+        raise ContractError(f"KUBENAS_ARCHITECTURE.params must not set {param.name!r}: "
+                            f"{name}.choices searches it")
+    candidates = raw.get("candidates", SUPERNET_CANDIDATES.default)
+    problem = SUPERNET_CANDIDATES.problem(candidates)
+    if problem is not None:
+        raise ContractError(f"{name}.candidates {problem}")
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ContractError(f"{name}.settings must be a JSON object, got {settings!r}")
+    warnings = [f"{name}: ignoring unknown key {key!r}" for key in raw
+                if key not in ("method", "choices", "candidates", "settings")]
+    values: dict[str, Any] = {}
+    for key, value in settings.items():
+        setting = _SUPERNET_SETTINGS.get(key)
+        if setting is None:
+            warnings.append(f"{name}.settings: ignoring unknown key {key!r}")
+            continue
+        problem = setting.problem(value)
+        if problem is not None:
+            raise ContractError(f"{name}.settings.{key} {problem}")
+        if key not in SUPERNET_METHOD_SETTINGS[method]:
+            warnings.append(f"{name}.settings: method {method} ignores {key!r}")
+        values[field_name(key)] = float(value) if setting.kind == "number" else value
+    return SupernetConfig(method, param.name, tuple(ops), candidates, **values), warnings
 
 
 def _refuse_constant(constant: str) -> None:
@@ -252,12 +360,19 @@ def load_contract(
     export, export_warnings = _parse_export(values["KUBENAS_EXPORT"])
     termination_log = values["KUBENAS_TERMINATION_LOG"]
     host = values["KUBENAS_METRICS_HOST"] or environ.get("POD_IP") or "0.0.0.0"
+    architecture = _parse_architecture(values["KUBENAS_ARCHITECTURE"])
+    budget = _number(values["KUBENAS_BUDGET"], "KUBENAS_BUDGET", "a number > 0",
+                     lambda v: v > 0)
+    resource = _choice(values["KUBENAS_RESOURCE"], "KUBENAS_RESOURCE", "epochs", RESOURCES)
+    supernet, supernet_warnings = _parse_supernet(values["KUBENAS_SUPERNET"], architecture)
+    if supernet is not None and resource != "epochs":
+        raise ContractError(f"KUBENAS_RESOURCE must be epochs for a one-shot search "
+                            f"(KUBENAS_SUPERNET), got {resource!r}")
     contract = Contract(
         trial=values["KUBENAS_TRIAL"] or "trial",
-        architecture=_parse_architecture(values["KUBENAS_ARCHITECTURE"]),
-        budget=_number(values["KUBENAS_BUDGET"], "KUBENAS_BUDGET", "a number > 0",
-                       lambda v: v > 0),
-        resource=_choice(values["KUBENAS_RESOURCE"], "KUBENAS_RESOURCE", "epochs", RESOURCES),
+        architecture=architecture,
+        budget=budget,
+        resource=resource,
         objective=_choice(values["KUBENAS_OBJECTIVE"], "KUBENAS_OBJECTIVE", DEFAULT_OBJECTIVE,
                           METRICS),
         seed=_integer(values["KUBENAS_SEED"], "KUBENAS_SEED", 0, "an integer from 0 to 2**32-1",
@@ -277,5 +392,6 @@ def load_contract(
         threads=_integer(values["KUBENAS_THREADS"], "KUBENAS_THREADS", 0,
                          "an integer >= 1", lambda v: v >= 1) or None,
         data_cache=values["KUBENAS_DATA_CACHE"] or None,
+        supernet=supernet,
     )
-    return contract, warnings + export_warnings
+    return contract, warnings + export_warnings + supernet_warnings

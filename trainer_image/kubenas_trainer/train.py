@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,12 @@ def select_device(name: str) -> torch.device:
     if name == "cuda":
         torch.backends.cudnn.benchmark = True
     return torch.device(name)
+
+
+def autocast(device: torch.device) -> AbstractContextManager[Any]:
+    """bf16 autocast on CUDA, nothing on CPU (where the trainer runs plain float32)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" \
+        else nullcontext()
 
 
 def cosine_lr(base: float, step: int, total: int) -> float:
@@ -82,19 +89,27 @@ class Trainer:
         self.cuda = device.type == "cuda"
         self.batch = min(config.batch_size, len(data.x_train))
         self.steps_per_epoch = len(data.x_train) // self.batch  # drop the ragged last batch
-        self.optimizer = _optimizer(model, config)
+        self.optimizer = build_optimizer(model.parameters(), config)
         self.generator = torch.Generator().manual_seed(seed)
         self.forward = torch.compile(model) if config.compile else model
         self.epoch = 0
         self.step = 0
 
-    def _autocast(self) -> AbstractContextManager[Any]:
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else nullcontext()
-
     def run_epoch(self, total_steps: int, max_steps: int | None = None) -> EpochStats:
         """Train one pass over the data (or `max_steps` steps), then evaluate.
 
         Raise Diverged as soon as the training loss is seen to be non-finite.
+        """
+        train_loss, samples, seconds = self.train_pass(total_steps, max_steps)
+        val_loss, val_accuracy = self.evaluate()
+        return EpochStats(train_loss, val_loss, val_accuracy, samples, seconds)
+
+    def train_pass(self, total_steps: int, max_steps: int | None = None,
+                   before_step: Callable[[int], None] | None = None) -> tuple[float, int, float]:
+        """Train one pass (or `max_steps` steps); return its train loss, samples and seconds.
+
+        `before_step(i)` runs before the i-th step of the pass: a supernet uses it for its
+        architecture step or to pick the path the step trains.
         """
         steps = self.steps_per_epoch if max_steps is None else min(max_steps,
                                                                    self.steps_per_epoch)
@@ -109,7 +124,9 @@ class Trainer:
                 x = x.contiguous(memory_format=torch.channels_last)
             for group in self.optimizer.param_groups:
                 group["lr"] = cosine_lr(self.config.learning_rate, self.step, total_steps)
-            with self._autocast():
+            if before_step is not None:
+                before_step(i)
+            with autocast(self.device):
                 loss = F.cross_entropy(self.forward(x), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -122,8 +139,7 @@ class Trainer:
         self._check_finite(train_loss)
         seconds = time.perf_counter() - start
         self.epoch += 1
-        val_loss, val_accuracy = self.evaluate()
-        return EpochStats(train_loss, val_loss, val_accuracy, steps * self.batch, seconds)
+        return train_loss, steps * self.batch, seconds
 
     def _check_finite(self, train_loss: float) -> None:
         if not math.isfinite(train_loss):
@@ -138,7 +154,7 @@ class Trainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         for start in range(0, len(x_val), EVAL_BATCH):
             x, y = x_val[start:start + EVAL_BATCH], y_val[start:start + EVAL_BATCH]
-            with self._autocast():
+            with autocast(self.device):
                 logits = self.forward(x).float()
             loss += F.cross_entropy(logits, y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
@@ -176,10 +192,11 @@ class Trainer:
         return warnings
 
 
-def _optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+def build_optimizer(params: Iterable[nn.Parameter],
+                    config: TrainingConfig) -> torch.optim.Optimizer:
     """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`."""
     if config.optimizer == "adam":
-        return torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+        return torch.optim.AdamW(params, lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=0.9,
+    return torch.optim.SGD(params, lr=config.learning_rate, momentum=0.9,
                            nesterov=True, weight_decay=config.weight_decay)

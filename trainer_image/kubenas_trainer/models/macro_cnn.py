@@ -30,20 +30,29 @@ OPS: dict[str, Callable[[int], nn.Module]] = {
     "skip": lambda c: nn.Identity(),
 }
 
+# Builds searchable layer i at `channels` channels: (i, channels) -> module. A plain network
+# builds OPS[ops[i]]; a supernet builds a mixed op there.
+LayerFactory = Callable[[int, int], nn.Module]
+
+
+def fixed_layers(ops: list[str]) -> LayerFactory:
+    """The layer factory of one architecture: layer i is OPS[ops[i]]."""
+    return lambda i, channels: OPS[ops[i]](channels)
+
 
 class MacroCNN(nn.Module):
     """The chain CNN described in the module docstring."""
 
     def __init__(self, in_channels: int, num_classes: int, depth: int, width: int,
-                 ops: list[str], dropout: float) -> None:
+                 layer: LayerFactory, dropout: float) -> None:
         super().__init__()
         layers: list[nn.Module] = [ConvBNReLU(in_channels, width, 3)]
         channels = width
-        for index, op in enumerate(ops):
+        for index in range(depth):
             if depth > 1 and index == depth // 2:
                 layers.append(ConvBNReLU(channels, channels * 2, 3, stride=2))
                 channels *= 2
-            layers.append(OPS[op](channels))
+            layers.append(layer(index, channels))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
@@ -73,4 +82,5 @@ def parse(params: Mapping[str, Any]) -> MacroCNNSpec:
 def build(params: Mapping[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> MacroCNN:
     """Build a MacroCNN from architecture params; raise ValueError on bad params."""
     spec = parse(params)
-    return MacroCNN(in_shape[0], num_classes, spec.depth, spec.width, spec.ops, spec.dropout)
+    return MacroCNN(in_shape[0], num_classes, spec.depth, spec.width, fixed_layers(spec.ops),
+                    spec.dropout)

@@ -33,13 +33,22 @@ OPS: dict[str, Callable[[int], nn.Module]] = {
 # Edge k connects node EDGES[k][1] -> node EDGES[k][0]: 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 
+# Builds the module of edge k at `channels` channels: (k, channels) -> module. A plain network
+# builds OPS[edges[k]]; a supernet builds a mixed op there.
+EdgeFactory = Callable[[int, int], nn.Module]
+
+
+def fixed_edges(edges: list[str]) -> EdgeFactory:
+    """The edge factory of one architecture: edge k is OPS[edges[k]]."""
+    return lambda k, channels: OPS[edges[k]](channels)
+
 
 class Cell(nn.Module):
     """A DAG of 4 nodes: node j is the sum of every edge op applied to an earlier node."""
 
-    def __init__(self, channels: int, edges: list[str]) -> None:
+    def __init__(self, channels: int, edge: EdgeFactory) -> None:
         super().__init__()
-        self.edges = nn.ModuleList(OPS[op](channels) for op in edges)
+        self.edges = nn.ModuleList(edge(k, channels) for k in range(len(EDGES)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
@@ -70,7 +79,7 @@ class ResidualReduction(nn.Module):
 class NB201Network(nn.Module):
     """Stem, three stages of cells with reductions between them, and the head."""
 
-    def __init__(self, in_channels: int, num_classes: int, edges: list[str],
+    def __init__(self, in_channels: int, num_classes: int, edge: EdgeFactory,
                  cells_per_stage: int, channels: int) -> None:
         super().__init__()
         layers: list[nn.Module] = [
@@ -82,7 +91,7 @@ class NB201Network(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, c * 2))
                 c *= 2
-            layers.extend(Cell(c, edges) for _ in range(cells_per_stage))
+            layers.extend(Cell(c, edge) for _ in range(cells_per_stage))
         layers += [nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1)]
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c, num_classes)
@@ -110,5 +119,5 @@ def build(params: Mapping[str, Any], in_shape: tuple[int, int, int],
           num_classes: int) -> NB201Network:
     """Build an NB201 network from architecture params; raise ValueError on bad params."""
     spec = parse(params)
-    return NB201Network(in_shape[0], num_classes, spec.edges, spec.cells_per_stage,
-                        spec.channels)
+    return NB201Network(in_shape[0], num_classes, fixed_edges(spec.edges),
+                        spec.cells_per_stage, spec.channels)
