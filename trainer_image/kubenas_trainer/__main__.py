@@ -33,6 +33,7 @@ from .models import build_model, check_architecture
 from .profile import LatencyProtocol, count_flops, count_params, measure_latency
 from .report import build_result, emit, prepare_termination_log
 from .train import Diverged, Trainer, select_device
+from .zerocost import Search, run_search, search_space, trial_metrics
 
 
 class Terminated(BaseException):
@@ -86,13 +87,15 @@ class Trial:
 
 
 def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
-             metrics: TrialMetrics) -> Trial:
+             metrics: TrialMetrics) -> Trial | Search:
     """Everything that can fail on bad input, so it fails before any training."""
     contract, warnings = load_contract(argv, environ)
     for warning in warnings:
         _warn(warning)
     arch = contract.architecture
-    check_architecture(arch["family"], arch["params"])
+    space = search_space(arch, contract.zero_cost)  # a bulk zero-cost search trains nothing
+    if space is None:
+        check_architecture(arch["family"], arch["params"])
     termination_log = prepare_termination_log(contract.termination_log,
                                               contract.termination_log_explicit)
     device = select_device(contract.training.device)
@@ -102,6 +105,8 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     _seed_everything(contract.seed)
     data = load_dataset(contract.training, contract.split_seed, contract.data_cache)
     _log(describe(data))
+    if space is not None:
+        return Search(contract, data, space, device, termination_log)
     model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes)
     return Trial(contract, data, model, device, termination_log)
 
@@ -113,6 +118,9 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
     model.to(device)
     if cuda:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    zero_cost = trial_metrics(model, data, contract.zero_cost, contract.seed, _warn) \
+        if contract.zero_cost else {}
+    metrics.report(zero_cost)
     trainer = Trainer(model, data, contract.training, device, contract.seed)
     steps_mode = contract.resource == "steps"
     target = contract.target
@@ -142,7 +150,8 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
             })
 
     final = dict(history[-1])
-    final.update(params=count_params(model), flops=count_flops(model, data.in_shape))
+    final.update(params=count_params(model), flops=count_flops(model, data.in_shape),
+                 **zero_cost)
     # Exported first, so an onnxruntime latency times the very file the trial exports.
     exported = export_onnx(model, trial.data, contract.export_dir) \
         if contract.export_dir else None
@@ -171,7 +180,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         except (ValueError, OSError) as exc:
             print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
             return 2
-        _train(trial, metrics)
+        if isinstance(trial, Search):
+            emit(run_search(trial, metrics, _log, _warn), trial.termination_log)
+        else:
+            _train(trial, metrics)
         return 0
     except (Diverged, ExportError) as exc:
         print(f"kubenas-trainer: error: {exc}", file=sys.stderr)

@@ -122,6 +122,18 @@ SETTINGS = {s.name: s for s in TRAINING}
 EPOCH_METRICS = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
 FINAL_METRICS = ("params", "flops", "latency_ms")
 METRICS = EPOCH_METRICS + FINAL_METRICS
+# Training-free scores of a freshly initialised network (KUBENAS_ZEROCOST); higher is better
+# for each. A trial reports proxy p as metric `zc_<p>`.
+ZERO_COST_PROXIES = ("synflow", "jacob_cov", "grad_norm", "snip", "params", "flops", "naswot")
+# The integer keys of KUBENAS_ZEROCOST; `sample` and `top` only for a bulk search (`choices`).
+ZERO_COST: tuple[Setting, ...] = (
+    Setting("batchSize", "integer", "Training samples in the one minibatch the proxies see.",
+            default=64, minimum=1, maximum=4096),
+    Setting("sample", "integer", "Bulk search: distinct architectures to score (the whole "
+            "space when it has no more).", minimum=1, maximum=100_000),
+    Setting("top", "integer", "Bulk search: best architectures the result lists.", default=10,
+            minimum=1, maximum=50),
+)
 
 ParamKind = Literal["int", "number", "bool", "choice", "ops"]
 
