@@ -63,6 +63,9 @@ def score(model: nn.Module, x: torch.Tensor, y: torch.Tensor, proxies: Sequence[
     if unknown:
         raise ValueError(f"unknown zero-cost proxies {sorted(unknown)}")
     in_shape = tuple(x.shape[1:])
+    if x.dim() == 4:  # images: oneDNN's CPU convolutions run ~1.5x faster channels_last
+        x = x.contiguous(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     # Params and FLOPs first and synflow last, as synflow removes batch norm.
     passes: list[tuple[tuple[str, ...], Callable[[], Scores]]] = [
         (("params",), lambda: {"params": count_params(model)}),
