@@ -36,6 +36,7 @@ from .supernet.build import Supernet
 from .supernet.run import search
 from .supernet.space import SearchSpace
 from .train import Diverged, Trainer, select_device
+from .zerocost import Search, run_search, search_space, trial_metrics
 
 
 class Terminated(BaseException):
@@ -89,14 +90,15 @@ class Trial:
 
 
 def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
-             metrics: TrialMetrics) -> Trial:
+             metrics: TrialMetrics) -> Trial | Search:
     """Everything that can fail on bad input, so it fails before any training."""
     contract, warnings = load_contract(argv, environ)
     for warning in warnings:
         _warn(warning)
     arch = contract.architecture
     space = None if contract.supernet is None else SearchSpace.of(arch, contract.supernet)
-    if space is None:
+    bulk = search_space(arch, contract.zero_cost)  # a bulk zero-cost search trains nothing
+    if space is None and bulk is None:
         check_architecture(arch["family"], arch["params"])
     termination_log = prepare_termination_log(contract.termination_log,
                                               contract.termination_log_explicit)
@@ -107,6 +109,8 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     _seed_everything(contract.seed)
     data = load_dataset(contract.training, contract.split_seed, contract.data_cache)
     _log(describe(data))
+    if bulk is not None:
+        return Search(contract, data, bulk, device, termination_log)
     model = build_model(arch["family"], arch["params"], data.in_shape, data.num_classes) \
         if space is None else Supernet(space, data.in_shape, data.num_classes)
     return Trial(contract, data, model, device, termination_log)
@@ -119,6 +123,9 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
     model.to(device)
     if cuda:
         model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    zero_cost = trial_metrics(model, data, contract.zero_cost, contract.seed, _warn) \
+        if contract.zero_cost else {}
+    metrics.report(zero_cost)
     trainer = Trainer(model, data, contract.training, device, contract.seed)
     steps_mode = contract.resource == "steps"
     target = contract.target
@@ -148,7 +155,8 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
             })
 
     final = dict(history[-1])
-    final.update(params=count_params(model), flops=count_flops(model, data.in_shape))
+    final.update(params=count_params(model), flops=count_flops(model, data.in_shape),
+                 **zero_cost)
     # Exported first, so an onnxruntime latency times the very file the trial exports.
     exported = export_onnx(model, trial.data, contract.export_dir) \
         if contract.export_dir else None
@@ -177,7 +185,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         except (ValueError, OSError) as exc:
             print(f"kubenas-trainer: error: {exc}", file=sys.stderr)
             return 2
-        if isinstance(trial.model, Supernet):  # a one-shot search (KUBENAS_SUPERNET)
+        if isinstance(trial, Search):  # a bulk zero-cost search (KUBENAS_ZEROCOST choices)
+            emit(run_search(trial, metrics, _log, _warn), trial.termination_log)
+        elif isinstance(trial.model, Supernet):  # a one-shot search (KUBENAS_SUPERNET)
             emit(search(trial.model, trial.contract, trial.data, trial.device, metrics, _log,
                         _warn), trial.termination_log)
         else:

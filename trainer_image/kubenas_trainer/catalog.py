@@ -122,11 +122,18 @@ SETTINGS = {s.name: s for s in TRAINING}
 EPOCH_METRICS = ("val_accuracy", "val_loss", "train_loss", "samples_per_second")
 FINAL_METRICS = ("params", "flops", "latency_ms")
 METRICS = EPOCH_METRICS + FINAL_METRICS
-# Training-free scores of an untrained network (KUBENAS_ZEROCOST); larger is better for each.
-ZERO_COST_PROXIES = ("synflow", "jacob_cov", "grad_norm", "snip", "params", "flops")
-# One-shot methods of KUBENAS_SUPERNET, and the families with a supernet.
-ONE_SHOT_METHODS = ("darts", "drnas", "spos")
-ONE_SHOT_FAMILIES = ("nb201", "macro_cnn")
+# Training-free scores of a freshly initialised network (KUBENAS_ZEROCOST); higher is better
+# for each. A trial reports proxy p as metric `zc_<p>`.
+ZERO_COST_PROXIES = ("synflow", "jacob_cov", "grad_norm", "snip", "params", "flops", "naswot")
+# The integer keys of KUBENAS_ZEROCOST; `sample` and `top` only for a bulk search (`choices`).
+ZERO_COST: tuple[Setting, ...] = (
+    Setting("batchSize", "integer", "Training samples in the one minibatch the proxies see.",
+            default=64, minimum=1, maximum=4096),
+    Setting("sample", "integer", "Bulk search: distinct architectures to score (the whole "
+            "space when it has no more).", minimum=1, maximum=100_000),
+    Setting("top", "integer", "Bulk search: best architectures the result lists.", default=10,
+            minimum=1, maximum=50),
+)
 
 ParamKind = Literal["int", "number", "bool", "choice", "ops"]
 
@@ -234,7 +241,7 @@ SUPERNET_SETTINGS: tuple[Setting, ...] = (
     Setting("klWeight", "number", "drnas: weight of the KL divergence from the uniform "
             "Dirichlet prior in the architecture loss.", default=1e-3, minimum=0, maximum=10),
     Setting("population", "integer", "spos: paths per generation of the evolutionary search.",
-            default=20, minimum=2, maximum=500),
+            default=20, minimum=2),
     Setting("cycles", "integer", "spos: generations of the evolutionary search after the "
             "first.", default=10, minimum=0, maximum=100),
 )
@@ -242,3 +249,6 @@ SUPERNET_SETTINGS: tuple[Setting, ...] = (
 SUPERNET_METHOD_SETTINGS = {"darts": ("archLearningRate",),
                             "drnas": ("archLearningRate", "klWeight"),
                             "spos": ("population", "cycles")}
+# The families a supernet or a bulk zero-cost search can search: those with an op list.
+ONE_SHOT_FAMILIES = tuple(f.name for f in FAMILIES.values()
+                          if any(p.kind == "ops" for p in f.params))

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalog import (
@@ -25,6 +25,8 @@ from .catalog import (
     SUPERNET_METHOD_SETTINGS,
     SUPERNET_METHODS,
     SUPERNET_SETTINGS,
+    ZERO_COST,
+    ZERO_COST_PROXIES,
     Param,
 )
 
@@ -57,6 +59,9 @@ _VARIABLES = (
      "directory the run's trials share to cache the loaded dataset (optional)"),
     ("KUBENAS_SUPERNET", "--supernet",
      'one-shot search as JSON {"method": .., "choices": {<param>: [op, ..]}} (optional)'),
+    ("KUBENAS_ZEROCOST", "--zero-cost",
+     'zero-cost proxies as JSON {"proxies": [...], "batchSize": 64}, plus "choices", '
+     '"sample" and "top" for a bulk search without training (optional)'),
 )
 
 
@@ -136,6 +141,20 @@ class SupernetConfig:
 
 
 @dataclass(frozen=True)
+class ZeroCostConfig:
+    """The `KUBENAS_ZEROCOST` options. Without `param` a trial adds the proxies of its
+    architecture to its metrics; with it (a bulk search) it trains nothing and scores up to
+    `sample` architectures whose op-list param `param` takes each slot from `choices`."""
+
+    proxies: tuple[str, ...]
+    batch_size: int = 64
+    param: str | None = None
+    choices: tuple[str, ...] = ()
+    sample: int = 0
+    top: int = 10
+
+
+@dataclass(frozen=True)
 class Contract:
     """One trial's inputs, validated."""
 
@@ -158,6 +177,7 @@ class Contract:
     threads: int | None
     data_cache: str | None
     supernet: SupernetConfig | None = None
+    zero_cost: ZeroCostConfig | None = None
 
     @property
     def target(self) -> int:
@@ -278,6 +298,75 @@ def _parse_supernet(text: str | None,
     return SupernetConfig(method, param.name, tuple(ops), candidates, **values), warnings
 
 
+def _parse_zero_cost(text: str | None,
+                     arch: dict[str, Any]) -> tuple[ZeroCostConfig | None, list[str]]:
+    """Parse KUBENAS_ZEROCOST; with `choices` (a bulk search) check them against the catalog
+    family of KUBENAS_ARCHITECTURE. Unknown keys are warnings, as in KUBENAS_TRAINING."""
+    if not text:
+        return None, []
+    valid = 'a JSON object like {"proxies": ["synflow", "naswot"], "batchSize": 64}'
+    raw = _json(text, "KUBENAS_ZEROCOST", valid)
+    if not isinstance(raw, dict):
+        raise ContractError(f"KUBENAS_ZEROCOST must be {valid}, got {text!r}")
+    proxies = raw.get("proxies")
+    if (not isinstance(proxies, list) or not proxies
+            or not all(isinstance(p, str) and p in ZERO_COST_PROXIES for p in proxies)
+            or len(set(proxies)) != len(proxies)):
+        raise ContractError("KUBENAS_ZEROCOST.proxies must be a non-empty list of distinct "
+                            f"names from {', '.join(ZERO_COST_PROXIES)}, got {proxies!r}")
+    settings = {s.name: s for s in ZERO_COST}
+    values = {}
+    for setting in settings.values():
+        value = raw.get(setting.name, setting.default)
+        problem = None if value is None else setting.problem(value)
+        if problem is not None:
+            raise ContractError(f"KUBENAS_ZEROCOST.{setting.name} {problem}")
+        values[setting.name] = value
+    known = ("proxies", "choices", *settings)
+    warnings = [f"KUBENAS_ZEROCOST: ignoring unknown key {key!r}" for key in raw
+                if key not in known]
+    config = ZeroCostConfig(tuple(proxies), values["batchSize"])
+    if "choices" not in raw:
+        bulk_only = [key for key in ("sample", "top") if key in raw]
+        if bulk_only:
+            raise ContractError(f"KUBENAS_ZEROCOST.{bulk_only[0]} needs choices (it applies "
+                                "only to a bulk search)")
+        return config, warnings
+    param, choices = _search_choices(raw["choices"], arch)
+    if values["sample"] is None:
+        raise ContractError("KUBENAS_ZEROCOST.sample is required with choices (a bulk search): "
+                            f"{settings['sample'].valid}")
+    return replace(config, param=param, choices=choices, sample=values["sample"],
+                   top=values["top"]), warnings
+
+
+def _search_choices(choices: Any, arch: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The one op-list param of the architecture's family that a bulk search draws, and its
+    choices; the architecture must leave that param out."""
+    family = FAMILIES.get(arch["family"])
+    lists = [p for p in family.params if p.kind == "ops"] if family else []
+    if len(lists) != 1:
+        searchable = ", ".join(f"{f.name} ({p.name})" for f in FAMILIES.values()
+                               for p in f.params if p.kind == "ops")
+        raise ContractError(f"KUBENAS_ZEROCOST.choices: a bulk search draws one op-list param, "
+                            f"and family {arch['family']!r} has none; families with one: "
+                            f"{searchable}")
+    param = lists[0]
+    if not isinstance(choices, dict) or list(choices) != [param.name]:
+        raise ContractError(f'KUBENAS_ZEROCOST.choices must be {{"{param.name}": [op, ...]}} '
+                            f"for family {arch['family']}, got {choices!r}")
+    ops = choices[param.name]
+    if (not isinstance(ops, list) or not ops
+            or not all(isinstance(op, str) and op in param.ops for op in ops)
+            or len(set(ops)) != len(ops)):
+        raise ContractError(f"KUBENAS_ZEROCOST.choices.{param.name} must be a non-empty list "
+                            f"of distinct ops from {', '.join(param.ops)}, got {ops!r}")
+    if param.name in arch["params"]:
+        raise ContractError(f"KUBENAS_ARCHITECTURE.params.{param.name} must be absent in a "
+                            "bulk zero-cost search: KUBENAS_ZEROCOST.choices draws it")
+    return param.name, tuple(ops)
+
+
 def _refuse_constant(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
@@ -358,9 +447,10 @@ def load_contract(
     }
     training, warnings = _parse_training(values["KUBENAS_TRAINING"])
     export, export_warnings = _parse_export(values["KUBENAS_EXPORT"])
+    architecture = _parse_architecture(values["KUBENAS_ARCHITECTURE"])
+    zero_cost, zero_cost_warnings = _parse_zero_cost(values["KUBENAS_ZEROCOST"], architecture)
     termination_log = values["KUBENAS_TERMINATION_LOG"]
     host = values["KUBENAS_METRICS_HOST"] or environ.get("POD_IP") or "0.0.0.0"
-    architecture = _parse_architecture(values["KUBENAS_ARCHITECTURE"])
     budget = _number(values["KUBENAS_BUDGET"], "KUBENAS_BUDGET", "a number > 0",
                      lambda v: v > 0)
     resource = _choice(values["KUBENAS_RESOURCE"], "KUBENAS_RESOURCE", "epochs", RESOURCES)
@@ -368,6 +458,9 @@ def load_contract(
     if supernet is not None and resource != "epochs":
         raise ContractError(f"KUBENAS_RESOURCE must be epochs for a one-shot search "
                             f"(KUBENAS_SUPERNET), got {resource!r}")
+    if supernet is not None and zero_cost is not None:
+        raise ContractError("KUBENAS_SUPERNET and KUBENAS_ZEROCOST exclude each other: a trial "
+                            "is a one-shot search or scores proxies, not both")
     contract = Contract(
         trial=values["KUBENAS_TRIAL"] or "trial",
         architecture=architecture,
@@ -393,5 +486,6 @@ def load_contract(
                          "an integer >= 1", lambda v: v >= 1) or None,
         data_cache=values["KUBENAS_DATA_CACHE"] or None,
         supernet=supernet,
+        zero_cost=zero_cost,
     )
-    return contract, warnings + export_warnings + supernet_warnings
+    return contract, warnings + export_warnings + supernet_warnings + zero_cost_warnings

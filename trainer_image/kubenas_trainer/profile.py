@@ -36,10 +36,16 @@ def count_params(model: nn.Module) -> int:
 
 def count_flops(model: nn.Module, in_shape: tuple[int, int, int]) -> int:
     """FLOPs of one forward pass of one sample, on a CPU copy in eval mode."""
-    probe = copy.deepcopy(model).cpu().float().eval()
+    return forward_flops(copy.deepcopy(model).cpu().float().eval(), in_shape)
+
+
+def forward_flops(model: nn.Module, in_shape: tuple[int, ...]) -> int:
+    """count_flops on the model itself (its device, dtype and mode), for one that may change:
+    it saves the copy when the model is scored and discarded by the thousand."""
     counter = FlopCounterMode(display=False)
+    device = next(model.parameters()).device
     with torch.no_grad(), counter:
-        probe(torch.zeros(1, *in_shape))
+        model(torch.zeros(1, *in_shape, device=device))
     return int(counter.get_total_flops())
 
 

@@ -21,11 +21,12 @@ MAX_CURVE = 50
 PREFIX = "KUBENAS_RESULT "
 
 
-def rounded(value: float) -> float | int | None:
-    """Six significant digits; ints stay exact; NaN and infinities become None (null)."""
-    if isinstance(value, int):
+def rounded(value: float | None, digits: int = 6) -> float | int | None:
+    """`digits` significant digits; ints stay exact; None, NaN and infinities become None
+    (null)."""
+    if isinstance(value, int) or value is None:
         return value
-    return float(f"{value:.6g}") if math.isfinite(value) else None
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else None
 
 
 def result_budget(budget: float) -> float | int:

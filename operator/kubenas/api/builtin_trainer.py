@@ -20,7 +20,7 @@ from kubenas_trainer.catalog import (
     FAMILIES,
     METRICS,
     ONE_SHOT_FAMILIES,
-    ONE_SHOT_METHODS,
+    SUPERNET_METHODS,
     Family,
     Param,
 )
@@ -57,7 +57,7 @@ def rules() -> list[dict[str, str]]:
              f"the built-in trainer reports only {', '.join(METRICS)}",
              field_path=".objective"),
     ]
-    one_shot = f"has(self.strategy.name) && self.strategy.name in {cel_list(ONE_SHOT_METHODS)}"
+    one_shot = f"has(self.strategy.name) && self.strategy.name in {cel_list(SUPERNET_METHODS)}"
     prescreen = ("(has(self.strategy.settings) && has(self.strategy.settings.prescreen) && "
                  "self.strategy.settings.prescreen > 0)")
     out.append(rule(f"!{BUILTIN} || !(({one_shot}) || {prescreen}) || "

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubenas_trainer.catalog import ZERO_COST_PROXIES
+from kubenas_trainer.catalog import (
+    SUPERNET_METHOD_SETTINGS,
+    SUPERNET_SETTINGS,
+    ZERO_COST_PROXIES,
+    Setting,
+)
 
 from kubenas.api.openapi import Schema, array, boolean, integer, number, obj, string
 from kubenas.api.validate import FieldError, validate
@@ -64,18 +69,33 @@ def prescreen_settings() -> dict[str, Schema]:
     }
 
 
-def one_shot_settings(epochs: int) -> dict[str, Schema]:
-    """The supernet trial's budget and how many of its candidates are retrained."""
+def one_shot_settings(method: str) -> dict[str, Schema]:
+    """The supernet trial's budget, how many candidates are retrained, and the method's own
+    settings, which go to the trainer in KUBENAS_SUPERNET (typed by its catalog)."""
+    own = {s.name: _trainer_setting(s) for s in SUPERNET_SETTINGS
+           if s.name in SUPERNET_METHOD_SETTINGS[method]}
     return {
         "supernetEpochs": integer("Epochs the supernet trains for.", minimum=1, maximum=10000,
-                                  default=epochs),
+                                  default=10),
         "retrain": integer("Derived architectures retrained standalone at the top budget; "
                            "the best of them is the result.", minimum=1, maximum=20, default=3),
+        **own,
     }
 
 
-_ARCH_LR = number("Adam step size of the architecture parameters.", minimum=0,
-                  exclusive_minimum=True, maximum=1, default=3e-4)
+def _trainer_setting(setting: Setting) -> Schema:
+    description = setting.description.split(": ", 1)[-1]  # drop the "darts, drnas:" prefix
+    description = description[0].upper() + description[1:]
+    if setting.kind == "integer":
+        return integer(description, minimum=_int(setting.minimum), maximum=_int(setting.maximum),
+                       default=setting.default)
+    return number(description, minimum=setting.minimum, maximum=setting.maximum,
+                  exclusive_minimum=setting.exclusive_minimum or None, default=setting.default)
+
+
+def _int(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
 _POPULATION = "Architectures in the population."
 STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
     StrategyInfo("random", "uniform random search",
@@ -131,18 +151,12 @@ STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
         "rho": number("Weight of the linear term of the augmented Chebyshev function.",
                       minimum=0, default=0.05)},
         single_objective=False, multi_objective=True),
-    StrategyInfo("darts", "first-order DARTS: a differentiable supernet in one trial", {
-        **one_shot_settings(10), "archLearningRate": _ARCH_LR}, one_shot=True),
-    StrategyInfo("drnas", "DrNAS: DARTS with Dirichlet-distributed operation weights", {
-        **one_shot_settings(10), "archLearningRate": _ARCH_LR,
-        "klWeight": number("Weight of the KL divergence to the Dirichlet prior.", minimum=0,
-                           maximum=100, default=1e-3)}, one_shot=True),
+    StrategyInfo("darts", "first-order DARTS: a differentiable supernet in one trial",
+                 one_shot_settings("darts"), one_shot=True),
+    StrategyInfo("drnas", "DrNAS: DARTS with Dirichlet-distributed operation weights",
+                 one_shot_settings("drnas"), one_shot=True),
     StrategyInfo("spos", "single-path one-shot: uniform path sampling, then evolution over "
-                 "the shared weights", {
-        **one_shot_settings(10),
-        "population": integer(_POPULATION, minimum=2, default=20),
-        "cycles": integer("Generations of the evolutionary search over the trained supernet.",
-                          minimum=1, maximum=1000, default=10)}, one_shot=True),
+                 "the shared weights", one_shot_settings("spos"), one_shot=True),
 )}
 NAMES = tuple(STRATEGIES)
 ONE_SHOT = tuple(s.name for s in STRATEGIES.values() if s.one_shot)
