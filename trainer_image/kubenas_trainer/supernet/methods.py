@@ -11,10 +11,10 @@
 - spos: single-path one-shot (Guo et al. 2020). Every weight step trains one path drawn
   uniformly; there is no architecture parameter: paths are found afterwards by evolution.
 
-A guard against collapse (darts and drnas): a derived path has at most a third of its
-slots on parameter-free ops (none, skip, pooling), P-DARTS's cap on skip connections
-(Chen et al. 2019) extended to every op without weights; the k best paths are the most
-probable ones within the cap. On the trial budgets kubenas gives a one-shot search (a few
+A guard against collapse (drnas only: darts is the baseline and derives as the paper
+does): a derived path has at most a third of its slots on parameter-free ops (none, skip,
+pooling), P-DARTS's cap on skip connections (Chen et al. 2019) extended to every op
+without weights; the k best paths are the most probable ones within the cap. On the trial budgets kubenas gives a one-shot search (a few
 epochs, tens of architecture steps) the probabilities stay within about 0.002 of uniform,
 and their argmax follows the early preference of untrained weights for pooling and skips:
 on digits, nb201 with 8 channels and one cell per stage, DrNAS alone derived cells with 6
@@ -69,6 +69,8 @@ class Method(ABC):
 class GradientMethod(Method):
     """darts and drnas: alpha learnt by gradient steps on the architecture half of the data."""
 
+    capped = True  # derive within the cap on parameter-free ops (module docstring)
+
     def __init__(self, supernet: Supernet, config: SupernetConfig, seed: int,
                  arch_x: torch.Tensor, arch_y: torch.Tensor, batch: int) -> None:
         self.supernet = supernet
@@ -83,7 +85,7 @@ class GradientMethod(Method):
         self.parameter_free = supernet.parameter_free()
         slots = supernet.space.slots
         # At most a third of the slots on parameter-free ops, unless every choice is one.
-        self.limit = slots if all(self.parameter_free) else slots // 3
+        self.limit = slots if all(self.parameter_free) or not self.capped else slots // 3
 
     @abstractmethod
     def mixing(self) -> torch.Tensor:
@@ -137,6 +139,7 @@ class GradientMethod(Method):
 
 
 class Darts(GradientMethod):
+    capped = False
     def mixing(self) -> torch.Tensor:
         return F.softmax(self.alpha, dim=-1)
 
