@@ -30,11 +30,11 @@ from .data import Dataset, describe, load_dataset
 from .export import ExportError, export_onnx
 from .metrics_server import TrialMetrics
 from .models import build_model, check_architecture
+from .oplist import OpListSpace
 from .profile import LatencyProtocol, count_flops, count_params, measure_latency
 from .report import build_result, emit, prepare_termination_log
 from .supernet.build import Supernet
 from .supernet.run import search
-from .supernet.space import SearchSpace
 from .train import Diverged, Trainer, select_device
 from .zerocost import Search, run_search, search_space, trial_metrics
 
@@ -96,7 +96,8 @@ def _prepare(argv: Sequence[str] | None, environ: Mapping[str, str],
     for warning in warnings:
         _warn(warning)
     arch = contract.architecture
-    space = None if contract.supernet is None else SearchSpace.of(arch, contract.supernet)
+    space = None if contract.supernet is None else \
+        OpListSpace.of(arch, contract.supernet.param, contract.supernet.choices)
     bulk = search_space(arch, contract.zero_cost)  # a bulk zero-cost search trains nothing
     if space is None and bulk is None:
         check_architecture(arch["family"], arch["params"])

@@ -28,6 +28,7 @@ from .catalog import (
     ZERO_COST,
     ZERO_COST_PROXIES,
     Param,
+    Setting,
 )
 
 RESOURCES = ("epochs", "steps")
@@ -192,21 +193,29 @@ def _parse_training(text: str | None) -> tuple[TrainingConfig, list[str]]:
     raw = _json(text, "KUBENAS_TRAINING", "a JSON object")
     if not isinstance(raw, dict):
         raise ContractError("KUBENAS_TRAINING must be a JSON object")
-    values: dict[str, Any] = {}
-    warnings = []
-    for key, value in raw.items():
-        setting = SETTINGS.get(key)
-        if setting is None:
-            warnings.append(f"KUBENAS_TRAINING: ignoring unknown key {key!r}")
-            continue
-        problem = setting.problem(value)
-        if problem is not None:
-            raise ContractError(f"KUBENAS_TRAINING.{key} {problem}")
-        values[field_name(key)] = float(value) if setting.kind == "number" else value
+    values, warnings = _typed(raw, SETTINGS, "KUBENAS_TRAINING")
     config = TrainingConfig(**values)
     if config.dataset in PATH_DATASETS and not config.path:
         raise ContractError(f"KUBENAS_TRAINING.path is required for dataset {config.dataset!r}")
     return config, warnings
+
+
+def _typed(raw: Mapping[str, Any], table: Mapping[str, Setting],
+           name: str) -> tuple[dict[str, Any], list[str]]:
+    """Values of `raw` checked against catalog settings, keyed by their snake_case field;
+    unknown keys are warnings, a bad value is a ContractError naming `<name>.<key>`."""
+    values: dict[str, Any] = {}
+    warnings = []
+    for key, value in raw.items():
+        setting = table.get(key)
+        if setting is None:
+            warnings.append(f"{name}: ignoring unknown key {key!r}")
+            continue
+        problem = setting.problem(value)
+        if problem is not None:
+            raise ContractError(f"{name}.{key} {problem}")
+        values[field_name(key)] = float(value) if setting.kind == "number" else value
+    return values, warnings
 
 
 def _parse_export(text: str | None) -> tuple[ExportConfig, list[str]]:
@@ -246,34 +255,11 @@ def _parse_supernet(text: str | None,
     raw = _json(text, name, valid)
     if not isinstance(raw, dict):
         raise ContractError(f"{name} must be {valid}, got {text!r}")
-    supported = [f for f in FAMILIES if searched_param(f)]
-    param = searched_param(architecture["family"])
-    if param is None:
-        raise ContractError(f"{name}: one-shot search supports {' and '.join(supported)}, "
-                            f"not family {architecture['family']!r}")
     method = raw.get("method")
     if method not in SUPERNET_METHODS:
         raise ContractError(f"{name}.method must be one of {', '.join(SUPERNET_METHODS)}, "
                             f"got {method!r}")
-    choices = raw.get("choices")
-    if not isinstance(choices, dict) or list(choices) != [param.name]:
-        raise ContractError(f"{name}.choices must be an object with the one key "
-                            f"{param.name!r} (the {architecture['family']} op list), got "
-                            f"{choices!r}")
-    ops = choices[param.name]
-    where = f"{name}.choices.{param.name}"
-    if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
-        raise ContractError(f"{where} must be a list of op names, got {ops!r}")
-    unknown = [op for op in ops if op not in param.ops]
-    if unknown:
-        raise ContractError(f"{where}: unknown op {unknown[0]!r}; valid ops are "
-                            f"{list(param.ops)}")
-    if len(set(ops)) != len(ops) or len(ops) < 2:
-        raise ContractError(f"{where} must list at least 2 distinct ops to choose among, "
-                            f"got {ops!r}")
-    if param.name in architecture["params"]:
-        raise ContractError(f"KUBENAS_ARCHITECTURE.params must not set {param.name!r}: "
-                            f"{name}.choices searches it")
+    param, ops = _op_list(name, raw.get("choices"), architecture, "one-shot search", 2)
     candidates = raw.get("candidates", SUPERNET_CANDIDATES.default)
     problem = SUPERNET_CANDIDATES.problem(candidates)
     if problem is not None:
@@ -283,19 +269,11 @@ def _parse_supernet(text: str | None,
         raise ContractError(f"{name}.settings must be a JSON object, got {settings!r}")
     warnings = [f"{name}: ignoring unknown key {key!r}" for key in raw
                 if key not in ("method", "choices", "candidates", "settings")]
-    values: dict[str, Any] = {}
-    for key, value in settings.items():
-        setting = _SUPERNET_SETTINGS.get(key)
-        if setting is None:
-            warnings.append(f"{name}.settings: ignoring unknown key {key!r}")
-            continue
-        problem = setting.problem(value)
-        if problem is not None:
-            raise ContractError(f"{name}.settings.{key} {problem}")
-        if key not in SUPERNET_METHOD_SETTINGS[method]:
-            warnings.append(f"{name}.settings: method {method} ignores {key!r}")
-        values[field_name(key)] = float(value) if setting.kind == "number" else value
-    return SupernetConfig(method, param.name, tuple(ops), candidates, **values), warnings
+    values, unknown = _typed(settings, _SUPERNET_SETTINGS, f"{name}.settings")
+    warnings += unknown + [f"{name}.settings: method {method} ignores {key!r}"
+                           for key in settings if key in _SUPERNET_SETTINGS
+                           and key not in SUPERNET_METHOD_SETTINGS[method]]
+    return SupernetConfig(method, param, ops, candidates, **values), warnings
 
 
 def _parse_zero_cost(text: str | None,
@@ -332,7 +310,7 @@ def _parse_zero_cost(text: str | None,
             raise ContractError(f"KUBENAS_ZEROCOST.{bulk_only[0]} needs choices (it applies "
                                 "only to a bulk search)")
         return config, warnings
-    param, choices = _search_choices(raw["choices"], arch)
+    param, choices = _op_list("KUBENAS_ZEROCOST", raw["choices"], arch, "a bulk search", 1)
     if values["sample"] is None:
         raise ContractError("KUBENAS_ZEROCOST.sample is required with choices (a bulk search): "
                             f"{settings['sample'].valid}")
@@ -340,30 +318,33 @@ def _parse_zero_cost(text: str | None,
                    top=values["top"]), warnings
 
 
-def _search_choices(choices: Any, arch: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-    """The one op-list param of the architecture's family that a bulk search draws, and its
-    choices; the architecture must leave that param out."""
-    family = FAMILIES.get(arch["family"])
-    lists = [p for p in family.params if p.kind == "ops"] if family else []
-    if len(lists) != 1:
-        searchable = ", ".join(f"{f.name} ({p.name})" for f in FAMILIES.values()
-                               for p in f.params if p.kind == "ops")
-        raise ContractError(f"KUBENAS_ZEROCOST.choices: a bulk search draws one op-list param, "
-                            f"and family {arch['family']!r} has none; families with one: "
-                            f"{searchable}")
-    param = lists[0]
+def _op_list(name: str, choices: Any, architecture: dict[str, Any], what: str,
+             minimum: int) -> tuple[str, tuple[str, ...]]:
+    """The family's one op-list param that `<name>.choices` searches, and its ops (at least
+    `minimum`, distinct); KUBENAS_ARCHITECTURE must leave that param out."""
+    family = architecture["family"]
+    param = searched_param(family)
+    if param is None:
+        supported = [f for f in FAMILIES if searched_param(f)]
+        raise ContractError(f"{name}: {what} supports {' and '.join(supported)}, not family "
+                            f"{family!r}")
     if not isinstance(choices, dict) or list(choices) != [param.name]:
-        raise ContractError(f'KUBENAS_ZEROCOST.choices must be {{"{param.name}": [op, ...]}} '
-                            f"for family {arch['family']}, got {choices!r}")
+        raise ContractError(f"{name}.choices must be an object with the one key "
+                            f"{param.name!r} (the {family} op list), got {choices!r}")
     ops = choices[param.name]
-    if (not isinstance(ops, list) or not ops
-            or not all(isinstance(op, str) and op in param.ops for op in ops)
-            or len(set(ops)) != len(ops)):
-        raise ContractError(f"KUBENAS_ZEROCOST.choices.{param.name} must be a non-empty list "
-                            f"of distinct ops from {', '.join(param.ops)}, got {ops!r}")
-    if param.name in arch["params"]:
-        raise ContractError(f"KUBENAS_ARCHITECTURE.params.{param.name} must be absent in a "
-                            "bulk zero-cost search: KUBENAS_ZEROCOST.choices draws it")
+    where = f"{name}.choices.{param.name}"
+    if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+        raise ContractError(f"{where} must be a list of op names, got {ops!r}")
+    unknown = [op for op in ops if op not in param.ops]
+    if unknown:
+        raise ContractError(f"{where}: unknown op {unknown[0]!r}; valid ops are "
+                            f"{list(param.ops)}")
+    if len(set(ops)) != len(ops) or len(ops) < minimum:
+        raise ContractError(f"{where} must list at least {minimum} distinct "
+                            f"op{'s' if minimum > 1 else ''}, got {ops!r}")
+    if param.name in architecture["params"]:
+        raise ContractError(f"KUBENAS_ARCHITECTURE.params must not set {param.name!r}: "
+                            f"{name}.choices searches it")
     return param.name, tuple(ops)
 
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from kubenas_trainer import catalog
 from kubenas_trainer.contract import SupernetConfig
 from kubenas_trainer.models import build_model
+from kubenas_trainer.oplist import OpListSpace
 from kubenas_trainer.supernet.build import Supernet
 from kubenas_trainer.supernet.derive import evolve, k_best
 from kubenas_trainer.supernet.mixed import MixedOp
-from kubenas_trainer.supernet.space import SearchSpace
 
 from .steps import SHAPES
 
@@ -33,7 +33,8 @@ def _ops(family: str) -> tuple[str, ...]:
 
 def _supernet(family: str, choices: tuple[str, ...], in_shape: tuple[int, int, int]) -> Supernet:
     config = SupernetConfig("darts", PARAM[family], choices)
-    space = SearchSpace.of({"family": family, "params": FIXED[family]}, config)
+    space = OpListSpace.of({"family": family, "params": FIXED[family]}, config.param,
+                           config.choices)
     return Supernet(space, in_shape, 10)
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from kubenas.backends.contract import TrialResult, interpret
 from kubenas_trainer.__main__ import main
+from kubenas_trainer.oplist import OpListSpace
 from kubenas_trainer.report import MAX_BYTES, PREFIX, build_result, encode
 from kubenas_trainer.supernet.run import Outcome, fit
-from kubenas_trainer.supernet.space import SearchSpace
 
 from .conftest import run_trainer, trainer_env
 from .supernets import NB201_OPS, PARAMETER_FREE, TRAINING, result_of, search_env
@@ -65,7 +65,7 @@ def test_the_cli_writes_the_supernet_result(tmp_path: Path) -> None:
 
 def test_twenty_candidates_of_a_twelve_layer_space_fit_the_termination_message() -> None:
     ops = ("sep_conv5x5", "sep_conv3x3", "max_pool3x3", "conv5x5", "conv3x3", "skip")
-    space = SearchSpace("macro_cnn", {"depth": 12, "width": 16}, "op", ops, 12)
+    space = OpListSpace("macro_cnn", {"depth": 12, "width": 16}, "op", ops, 12)
     paths = [tuple((i + slot) % 3 for slot in range(12)) for i in range(20)]
     candidates = [(p, 0.123456 - i / 1000) for i, p in enumerate(paths)]
     weights = [[1 / 6 + 1e-5 * c for c in range(6)] for _ in range(12)]

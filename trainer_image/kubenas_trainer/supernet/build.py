@@ -7,14 +7,18 @@ import torch
 from torch import nn
 
 from ..models import macro_cnn, nb201
+from ..oplist import OpListSpace
 from .mixed import Controller, MixedOp
-from .space import OPS, SearchSpace
+
+# Each family's op table: a supernet builds its mixed ops from the very modules the
+# family's networks use.
+OPS = {nb201.FAMILY: nb201.OPS, macro_cnn.FAMILY: macro_cnn.OPS}
 
 
 class Supernet(nn.Module):
     """All architectures of `space` in one network whose weights they share."""
 
-    def __init__(self, space: SearchSpace, in_shape: tuple[int, int, int],
+    def __init__(self, space: OpListSpace, in_shape: tuple[int, int, int],
                  num_classes: int) -> None:
         super().__init__()
         self.space = space

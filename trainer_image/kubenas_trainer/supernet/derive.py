@@ -7,7 +7,7 @@ import heapq
 import random
 from collections.abc import Callable
 
-from .space import Path
+from ..oplist import Path
 
 
 def k_best(log_probs: list[list[float]], k: int, limited: list[bool],

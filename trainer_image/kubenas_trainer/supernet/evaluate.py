@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..oplist import Path
 from ..train import Trainer, autocast
 from .build import Supernet
-from .space import Path
 
 # Training samples the statistics are recomputed from, in one forward pass.
 CALIBRATION_SAMPLES = 256

@@ -14,8 +14,9 @@
 A guard against collapse (drnas only: darts is the baseline and derives as the paper
 does): a derived path has at most a third of its slots on parameter-free ops (none, skip,
 pooling), P-DARTS's cap on skip connections (Chen et al. 2019) extended to every op
-without weights; the k best paths are the most probable ones within the cap. On the trial budgets kubenas gives a one-shot search (a few
-epochs, tens of architecture steps) the probabilities stay within about 0.002 of uniform,
+without weights; the k best paths are the most probable ones within the cap. On the trial
+budgets kubenas gives a one-shot search (a few epochs, tens of architecture steps) the
+probabilities stay within about 0.002 of uniform,
 and their argmax follows the early preference of untrained weights for pooling and skips:
 on digits, nb201 with 8 channels and one cell per stage, DrNAS alone derived cells with 6
 and 5 of 6 parameter-free edges (seeds 0 and 1, 4 epochs), DARTS 5 of 6 (seed 0, 2 epochs).
@@ -33,10 +34,10 @@ from torch import nn
 from torch.distributions import Dirichlet, kl_divergence
 
 from ..contract import SupernetConfig
+from ..oplist import Path
 from ..train import autocast
 from .build import Supernet
 from .derive import k_best
-from .space import Path
 
 # DARTS's architecture optimizer: Adam with betas (0.5, 0.999) and weight decay 1e-3.
 ARCH_BETAS = (0.5, 0.999)

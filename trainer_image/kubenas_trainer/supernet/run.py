@@ -24,6 +24,7 @@ from ..contract import Contract, SupernetConfig
 from ..data import Dataset
 from ..metrics_server import TrialMetrics
 from ..models import build_model
+from ..oplist import OpListSpace, Path
 from ..profile import LatencyProtocol, count_flops, count_params, measure_latency
 from ..report import MAX_BYTES, build_result, encode
 from ..train import EpochStats, Trainer
@@ -31,7 +32,6 @@ from .build import Supernet
 from .derive import evolve
 from .evaluate import PathEvaluator
 from .methods import Darts, DrNAS, GradientMethod, Method, Spos
-from .space import Path, SearchSpace
 
 Log = Callable[[str], None]
 
@@ -143,7 +143,7 @@ class Outcome:
     weights: list[list[float]]
     weight_kind: str
 
-    def report(self, space: SearchSpace, method: str) -> dict[str, Any]:
+    def report(self, space: OpListSpace, method: str) -> dict[str, Any]:
         """The result's `supernet` object: only the searched param, 4 significant digits."""
         return {
             "method": method,

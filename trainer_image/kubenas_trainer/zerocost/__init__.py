@@ -15,7 +15,7 @@ from torch import nn
 from ..contract import ZeroCostConfig
 from ..data import Dataset
 from .proxies import Scores, minibatch, score
-from .search import Search, Space, average_ranks, candidates, ranking, run_search, search_space
+from .search import Search, average_ranks, candidates, ranking, run_search, search_space
 
 
 def trial_metrics(model: nn.Module, data: Dataset, config: ZeroCostConfig, seed: int,
@@ -30,5 +30,5 @@ def trial_metrics(model: nn.Module, data: Dataset, config: ZeroCostConfig, seed:
     return {f"zc_{name}": math.nan if value is None else value for name, value in scores.items()}
 
 
-__all__ = ["Scores", "Search", "Space", "average_ranks", "candidates", "minibatch", "ranking",
+__all__ = ["Scores", "Search", "average_ranks", "candidates", "minibatch", "ranking",
            "run_search", "score", "search_space", "trial_metrics"]

@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..catalog import FAMILIES
 from ..contract import Contract, ZeroCostConfig
 from ..data import Dataset
 from ..metrics_server import TrialMetrics
-from ..models import build_model, check_architecture
-from ..models._params import int_param
+from ..models import build_model
+from ..oplist import OpListSpace
 from ..report import MAX_BYTES, encode, result_budget, rounded
 from .proxies import Scores, minibatch, score
 
@@ -30,42 +29,16 @@ DIGITS = 4  # significant digits of the result's scores
 PROGRESS_LOGS = 10  # progress lines per search
 
 
-@dataclass(frozen=True)
-class Space:
-    """What a bulk search draws from: a family's fixed params and one op-list param of
-    `slots` entries, each one of `choices`."""
-
-    family: str
-    fixed: Mapping[str, Any]
-    param: str
-    choices: tuple[str, ...]
-    slots: int
-
-    @property
-    def size(self) -> int:
-        return len(self.choices) ** self.slots
-
-    def params(self, ops: Sequence[str]) -> dict[str, Any]:
-        """The architecture params of one candidate."""
-        return {**self.fixed, self.param: list(ops)}
-
-
-def search_space(architecture: Mapping[str, Any], config: ZeroCostConfig | None) -> Space | None:
+def search_space(architecture: Mapping[str, Any],
+                 config: ZeroCostConfig | None) -> OpListSpace | None:
     """The space of a bulk search (None for an ordinary trial), checked like an architecture:
     a bad fixed param raises ValueError naming it, before any data loads."""
     if config is None or config.param is None:
         return None
-    family, fixed = architecture["family"], architecture["params"]
-    params = {p.name: p for p in FAMILIES[family].params}
-    length = params[config.param].length  # an int, or the int param that sets it
-    slots = length if isinstance(length, int) else int_param(family, fixed,
-                                                              params[str(length)])
-    space = Space(family, fixed, config.param, config.choices, slots)
-    check_architecture(family, space.params(config.choices[:1] * slots))
-    return space
+    return OpListSpace.of(architecture, config.param, config.choices)
 
 
-def candidates(space: Space, sample: int, seed: int) -> list[tuple[str, ...]]:
+def candidates(space: OpListSpace, sample: int, seed: int) -> list[tuple[str, ...]]:
     """`sample` distinct op lists, each slot drawn uniformly from the choices (seeded), in
     the order drawn; the whole space in product order when it has no more than `sample`."""
     if space.size <= sample:
@@ -98,7 +71,7 @@ class Search:
 
     contract: Contract
     data: Dataset
-    space: Space
+    space: OpListSpace
     device: torch.device
     termination_log: str | None
 
