@@ -14,6 +14,7 @@ BENCH_OUT ?= benchmarks/results
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard bench-edge \
+	bench-zero-cost \
 	cluster-up cluster-down clean
 
 $(BIN)/python:
@@ -69,6 +70,9 @@ bench-dashboard: $(DEV_STAMP)
 
 bench-edge: $(STAMP)
 	$(BIN)/python benchmarks/edge.py --out $(BENCH_OUT)
+
+bench-zero-cost: $(STAMP)
+	$(BIN)/python benchmarks/zero_cost.py --out $(BENCH_OUT) --cells 200
 
 cluster-up: $(DEV_STAMP)
 	scripts/install-tools.sh
