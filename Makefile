@@ -15,6 +15,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 .PHONY: demo test lint unit e2e crds bench-search bench-operator bench-trainer bench-dashboard bench-edge \
 	bench-oneshot \
+	bench-zero-cost \
 	cluster-up cluster-down clean
 
 $(BIN)/python:
@@ -73,6 +74,9 @@ bench-edge: $(STAMP)
 
 bench-oneshot: $(STAMP)
 	$(BIN)/python benchmarks/oneshot.py --out $(BENCH_OUT)
+
+bench-zero-cost: $(STAMP)
+	$(BIN)/python benchmarks/zero_cost.py --out $(BENCH_OUT) --cells 200
 
 cluster-up: $(DEV_STAMP)
 	scripts/install-tools.sh
