@@ -97,3 +97,11 @@ def test_a_bad_table_is_named_not_a_traceback(tmp_path: Path, capsys: pytest.Cap
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and all(f"{field}: " in line and text in line for line in lines)
     assert lines[0].startswith(f"{path}: ")
+
+
+def test_one_shot_strategies_are_left_out_of_a_table(tmp_path: Path) -> None:
+    exp = load_file(_single_fidelity(tmp_path / "toy", cost=10))
+    names = [v.name for v in bench.applicable(exp, [bench.Variant.parse(n) for n in (
+        "default", "random", "darts", "drnas", "spos")])]
+    assert names == ["default", "random"], "no table answers a supernet trial"
+    assert "darts" not in bench.parse_args(["m"]).strategies

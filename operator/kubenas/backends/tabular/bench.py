@@ -132,11 +132,13 @@ def manifests(path: Path) -> list[Path]:
 
 
 def applicable(exp: Experiment, variants: Iterable[Variant]) -> list[Variant]:
-    """The variants that can search this experiment's objectives."""
+    """The variants that can search this experiment's objectives from a table (a one-shot
+    strategy trains a supernet, which no table answers)."""
     multi = exp.objective.multi
     return [v for v in variants
-            if v.name == DEFAULT or (STRATEGIES[v.name].multi_objective if multi
-                                     else STRATEGIES[v.name].single_objective)]
+            if v.name == DEFAULT or (not STRATEGIES[v.name].one_shot and (
+                STRATEGIES[v.name].multi_objective if multi
+                else STRATEGIES[v.name].single_objective))]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -145,7 +147,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=300)
     parser.add_argument("--budgets", default="12000,4000",
                         help="simulated-second budgets, comma separated (first one is plotted)")
-    parser.add_argument("--strategies", default=",".join(sorted(STRATEGIES)),
+    parser.add_argument("--strategies", default=",".join(sorted(
+        name for name, info in STRATEGIES.items() if not info.one_shot)),
                         help="strategies, each `name` or `name:key=value;...`, separated by "
                              "spaces or commas between names; `default` runs each manifest's "
                              "own strategy and settings (default: all)")
