@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -229,7 +230,8 @@ def run_dataset(setup: Setup, methods: list[str], seeds: list[int], work: Path,
 
 def verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per dataset: the robust method against bo (within 0.5 points at <= 1/5 of its CPU),
-    and pre-screening against the same strategy without it."""
+    and pre-screening against the same strategy without it (a gain beyond its standard
+    error)."""
     out = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         by = {r["method"]: r for r in rows if r["dataset"] == dataset}
@@ -241,9 +243,14 @@ def verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "cpu_share": round(share, 3), "holds": gap >= -0.5 and share <= 0.2})
         for base in ("random", "bo"):
             if base in by and f"{base}+zc" in by:
-                gap = by[f"{base}+zc"]["mean_test_acc"] - by[base]["mean_test_acc"]
+                screened, plain = by[f"{base}+zc"], by[base]
+                gap = screened["mean_test_acc"] - plain["mean_test_acc"]
+                # Helps only if the gain is larger than its standard error over the seeds.
+                error = math.sqrt((screened["std_test_acc"] ** 2 + plain["std_test_acc"] ** 2)
+                                  / plain["seeds"])
                 out.append({"dataset": dataset, "claim": f"pre-screening helps {base}",
-                            "accuracy_gap": round(gap, 3), "holds": gap > 0})
+                            "accuracy_gap": round(gap, 3), "standard_error": round(error, 3),
+                            "holds": gap > error})
     return out
 
 
@@ -305,7 +312,9 @@ def markdown(report: dict[str, Any]) -> str:
               "| --- | --- | --- | --- | --- |"]
     for v in report["verdict"]:
         share = f"{v['cpu_share']:.2f}" if "cpu_share" in v else "-"
-        lines.append(f"| {v['dataset']} | {v['claim']} | {v['accuracy_gap']:+.2f} | {share} | "
+        gap = f"{v['accuracy_gap']:+.2f}" + (f" (± {v['standard_error']:.2f})"
+                                             if "standard_error" in v else "")
+        lines.append(f"| {v['dataset']} | {v['claim']} | {gap} | {share} | "
                      f"{'yes' if v['holds'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
