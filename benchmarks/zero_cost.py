@@ -31,9 +31,10 @@ from kubenas_trainer.catalog import NB201, ZERO_COST_PROXIES
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import Dataset, load_dataset
 from kubenas_trainer.models import build_model
+from kubenas_trainer.oplist import OpListSpace
 from kubenas_trainer.report import PREFIX
 from kubenas_trainer.train import Trainer
-from kubenas_trainer.zerocost import Space, candidates, minibatch, score
+from kubenas_trainer.zerocost import candidates, minibatch, score
 from scipy.stats import spearmanr
 
 OPS = NB201.param("edges").ops  # type: ignore[union-attr]
@@ -69,7 +70,7 @@ class Protocol:
 
 def sample_cells(count: int, seed: int) -> list[list[str]]:
     """`count` distinct NB201 cells over all five ops, drawn as a bulk search draws them."""
-    return [list(c) for c in candidates(Space(NB201.name, {}, "edges", OPS, 6), count, seed)]
+    return [list(c) for c in candidates(OpListSpace(NB201.name, {}, "edges", OPS, 6), count, seed)]
 
 
 _DATA: dict[Protocol, Dataset] = {}  # loaded once per worker process
