@@ -108,7 +108,7 @@ def test_names_versions_and_columns() -> None:
     assert columns["Age"] == ".metadata.creationTimestamp"
     names = [c["name"] for c in trial["spec"]["versions"][0]["additionalPrinterColumns"]
              if not c.get("priority")]
-    assert names == ["Experiment", "Phase", "Budget", "Value", "Attempt", "Age"]
+    assert names == ["Experiment", "Kind", "Phase", "Budget", "Value", "Attempt", "Age"]
     # every column points at a field the schema declares
     for definition in CRDS.values():
         for column in definition["spec"]["versions"][0]["additionalPrinterColumns"]:
