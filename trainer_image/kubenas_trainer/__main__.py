@@ -64,15 +64,10 @@ def _seed_everything(seed: int) -> None:
 def _resume(trainer: Trainer, contract: Contract, data: Dataset) -> tuple[int | None, list[Any]]:
     """Load the furthest matching checkpoint: this trial's own (a retried attempt) or
     KUBENAS_RESUME_FROM's. Return the epoch resumed from and the per-epoch history."""
-    states = [
-        checkpoint.load_matching(directory, contract.architecture, data.in_shape,
-                                 data.num_classes)
-        for directory in (contract.checkpoint_dir, contract.resume_from) if directory
-    ]
-    found = [state for state in states if state is not None]
-    if not found:
+    state = checkpoint.load_furthest((contract.checkpoint_dir, contract.resume_from),
+                                     contract.architecture, data.in_shape, data.num_classes)
+    if state is None:
         return None, []
-    state = max(found, key=lambda s: int(s["step"]))
     for warning in trainer.load_state_dict(state):
         _warn(warning)
     return trainer.epoch, list(state["history"])
@@ -149,11 +144,9 @@ def _train(trial: Trial, metrics: TrialMetrics) -> None:
         _log(f"{contract.trial}: {contract.resource[:-1]} {progress()}/{target} "
              + " ".join(f"{k}={v:.4g}" for k, v in stats.metrics.items()))
         if contract.checkpoint_dir:
-            checkpoint.save(contract.checkpoint_dir, {
-                **trainer.state_dict(), "architecture": contract.architecture,
-                "in_shape": list(data.in_shape), "num_classes": data.num_classes,
-                "history": history,
-            })
+            checkpoint.save_trial(contract.checkpoint_dir, trainer.state_dict(),
+                                  contract.architecture, data.in_shape, data.num_classes,
+                                  history)
 
     final = dict(history[-1])
     final.update(params=count_params(model), flops=count_flops(model, data.in_shape),

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,23 @@ def save(directory: str, state: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_trial(directory: str, state: dict[str, Any], architecture: dict[str, Any],
+               in_shape: tuple[int, int, int], num_classes: int,
+               history: list[dict[str, float]]) -> None:
+    """Save a trial's training state with what load_matching checks it against."""
+    save(directory, {**state, "architecture": architecture, "in_shape": list(in_shape),
+                     "num_classes": num_classes, "history": history})
+
+
+def load_furthest(directories: Sequence[str | None], architecture: dict[str, Any],
+                  in_shape: tuple[int, int, int], num_classes: int) -> dict[str, Any] | None:
+    """The matching checkpoint that trained furthest among `directories` (a trial's own, a
+    retried attempt's, and the one it resumes from); None when none matches."""
+    found = [state for directory in directories if directory
+             if (state := load_matching(directory, architecture, in_shape, num_classes))]
+    return max(found, key=lambda s: int(s["step"])) if found else None
 
 
 def load_matching(directory: str, architecture: dict[str, Any],

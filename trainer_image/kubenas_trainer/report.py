@@ -19,6 +19,7 @@ from typing import Any
 MAX_BYTES = 4096
 MAX_CURVE = 50
 PREFIX = "KUBENAS_RESULT "
+SCORE_DIGITS = 4  # significant digits of a search's scores and weights (they are many)
 
 
 def rounded(value: float | None, digits: int = 6) -> float | int | None:
@@ -59,6 +60,16 @@ def encode(result: dict[str, Any]) -> str:
         if len(text.encode()) < MAX_BYTES or not result["curve"]:
             return text
         result["curve"].pop(0)
+
+
+def fit(result: dict[str, Any], entries: list[Any]) -> int:
+    """Drop items of `entries`, a list inside `result`, from the end (keeping one) while the
+    encoded result, its curve already trimmed, would not fit; return how many went."""
+    dropped = 0
+    while len(entries) > 1 and len(encode(result).encode()) >= MAX_BYTES:
+        entries.pop()
+        dropped += 1
+    return dropped
 
 
 def prepare_termination_log(path: str, explicit: bool) -> str | None:

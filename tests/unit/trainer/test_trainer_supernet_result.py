@@ -11,7 +11,7 @@ from kubenas.backends.contract import TrialResult, interpret
 from kubenas_trainer.__main__ import main
 from kubenas_trainer.oplist import OpListSpace
 from kubenas_trainer.report import MAX_BYTES, PREFIX, build_result, encode
-from kubenas_trainer.supernet.run import Outcome, fit
+from kubenas_trainer.supernet.run import Outcome, fit_candidates
 
 from .conftest import run_trainer, trainer_env
 from .supernets import NB201_OPS, PARAMETER_FREE, TRAINING, result_of, search_env
@@ -79,7 +79,7 @@ def test_twenty_candidates_of_a_twelve_layer_space_fit_the_termination_message()
     result = build_result(metrics, 50, 50, 5000, 10, "/ckpt/" + "x" * 60, [0.5] * 50, protocol)
     result["supernet"] = outcome.report(space, "darts")
     warnings: list[str] = []
-    fitted = json.loads(encode(fit(result, warnings.append)))
+    fitted = json.loads(encode(fit_candidates(result, warnings.append)))
     assert len(encode(fitted).encode()) < MAX_BYTES
     kept = fitted["supernet"]["candidates"]
     assert 5 < len(kept) < 20 and [c["params"]["op"] for c in kept] == \

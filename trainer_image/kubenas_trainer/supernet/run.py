@@ -11,7 +11,6 @@ architecture, plus a `supernet` object (docs/trial-contract.md).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from ..metrics_server import TrialMetrics
 from ..models import build_model
 from ..oplist import OpListSpace, Path
 from ..profile import LatencyProtocol, count_flops, count_params, measure_latency
-from ..report import MAX_BYTES, build_result, encode
+from ..report import SCORE_DIGITS, build_result, fit, rounded
 from ..train import EpochStats, Trainer
 from .build import Supernet
 from .derive import evolve
@@ -77,11 +76,9 @@ def search(supernet: Supernet, contract: Contract, data: Dataset, device: torch.
         log(f"{contract.trial}: epoch {trainer.epoch}/{target} "
             + " ".join(f"{k}={v:.4g}" for k, v in stats.items()))
         if contract.checkpoint_dir:
-            checkpoint.save(contract.checkpoint_dir, {
-                **trainer.state_dict(), "method": method.state_dict(), "architecture": key,
-                "in_shape": list(data.in_shape), "num_classes": data.num_classes,
-                "history": history,
-            })
+            checkpoint.save_trial(contract.checkpoint_dir,
+                                  {**trainer.state_dict(), "method": method.state_dict()}, key,
+                                  data.in_shape, data.num_classes, history)
 
     outcome = derive(method, evaluator, config, contract.seed)
     space = supernet.space
@@ -98,7 +95,7 @@ def search(supernet: Supernet, contract: Contract, data: Dataset, device: torch.
     result = build_result(final, contract.budget, trainer.epoch, trainer.step, resumed_from,
                           contract.checkpoint_dir, curve, latency.protocol)
     result["supernet"] = outcome.report(space, config.method)
-    return fit(result, warn)
+    return fit_candidates(result, warn)
 
 
 def _method(supernet: Supernet, config: SupernetConfig, seed: int, data: Dataset,
@@ -121,12 +118,10 @@ def _resume(trainer: Trainer, method: Method, contract: Contract, key: dict[str,
             data: Dataset, warn: Log) -> tuple[int | None, list[dict[str, float]]]:
     """Load the furthest checkpoint of this very search: the trial's own or
     KUBENAS_RESUME_FROM's. Return the epoch resumed from and the history."""
-    states = [checkpoint.load_matching(directory, key, data.in_shape, data.num_classes)
-              for directory in (contract.checkpoint_dir, contract.resume_from) if directory]
-    found = [state for state in states if state is not None]
-    if not found:
+    state = checkpoint.load_furthest((contract.checkpoint_dir, contract.resume_from), key,
+                                     data.in_shape, data.num_classes)
+    if state is None:
         return None, []
-    state = max(found, key=lambda s: int(s["step"]))
     for warning in trainer.load_state_dict(state):
         warn(warning)
     method.load_state_dict(state["method"])
@@ -148,9 +143,10 @@ class Outcome:
         return {
             "method": method,
             "architecture": space.searched(self.architecture),
-            "candidates": [{"params": space.searched(p), "score": _round(s)}
+            "candidates": [{"params": space.searched(p), "score": rounded(s, SCORE_DIGITS)}
                            for p, s in self.candidates],
-            "weights": {space.param: [[_round(w) for w in row] for row in self.weights]},
+            "weights": {space.param: [[rounded(w, SCORE_DIGITS) for w in row]
+                                      for row in self.weights]},
             "weightKind": self.weight_kind,
         }
 
@@ -180,19 +176,9 @@ def derive(method: Method, evaluator: PathEvaluator, config: SupernetConfig,
     return Outcome(ranked[0][0], ranked, weights, method.weight_kind)
 
 
-def fit(result: dict[str, Any], warn: Log) -> dict[str, Any]:
-    """Drop candidates from the end while the line, its curve already trimmed by
-    report.encode, would not fit the termination message."""
-    candidates = result["supernet"]["candidates"]
-    dropped = 0
-    while len(encode(result).encode()) >= MAX_BYTES and len(candidates) > 1:
-        candidates.pop()
-        dropped += 1
+def fit_candidates(result: dict[str, Any], warn: Log) -> dict[str, Any]:
+    """Drop candidates from the end while the result would not fit the termination message."""
+    dropped = fit(result, result["supernet"]["candidates"])
     if dropped:
         warn(f"dropped the last {dropped} supernet candidates to fit the 4 KiB result")
     return result
-
-
-def _round(value: float) -> float | None:
-    """4 significant digits; NaN becomes None (strict JSON)."""
-    return float(f"{value:.4g}") if math.isfinite(value) else None

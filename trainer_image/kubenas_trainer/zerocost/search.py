@@ -22,10 +22,9 @@ from ..data import Dataset
 from ..metrics_server import TrialMetrics
 from ..models import build_model
 from ..oplist import OpListSpace
-from ..report import MAX_BYTES, encode, result_budget, rounded
+from ..report import MAX_BYTES, SCORE_DIGITS, fit, result_budget, rounded
 from .proxies import Scores, minibatch, score
 
-DIGITS = 4  # significant digits of the result's scores
 PROGRESS_LOGS = 10  # progress lines per search
 
 
@@ -127,14 +126,14 @@ def bulk_result(budget: float, param: str, drawn: Sequence[Sequence[str]],
     """The contract's result of a bulk search: the `top` best candidates by mean rank, fewer
     when that many would not fit the termination message."""
     best = [{"params": {param: list(drawn[i])},
-             "scores": {p: rounded(rows[i][p], DIGITS) for p in proxies}}
+             "scores": {p: rounded(rows[i][p], SCORE_DIGITS) for p in proxies}}
             for i in ranking(rows, proxies)[:top]]
     result: dict[str, Any] = {
-        "metrics": {"scored": len(rows), "seconds_per_arch": rounded(seconds_per_arch, DIGITS)},
+        "metrics": {"scored": len(rows),
+                    "seconds_per_arch": rounded(seconds_per_arch, SCORE_DIGITS)},
         "budget": result_budget(budget), "epochs_trained": 0, "steps_trained": 0,
         "resumed_from_epoch": None, "checkpoint": None, "curve": [],
         "zeroCost": {"proxies": list(proxies), "scored": len(rows), "top": best},
     }
-    while len(best) > 1 and len(encode(result).encode()) >= MAX_BYTES:
-        best.pop()
+    fit(result, best)
     return result
