@@ -7,6 +7,7 @@ and the engine's promotion policy read their settings' defaults from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,11 @@ DEFAULT_MULTI_STRATEGY = "parego"  # a default that ignores objective.additional
 
 def default(strategy: str, setting: str) -> Any:
     return STRATEGIES[strategy].settings[setting].get("default")
+
+
+def value(strategy: str, settings: Mapping[str, Any], setting: str) -> Any:
+    """A setting as the search runs it: the manifest's value, else the strategy's default."""
+    return settings.get(setting, default(strategy, setting))
 
 
 def errors(strategy: str, settings: dict[str, Any],

@@ -20,7 +20,7 @@ from kubenas.space.oplist import split
 
 
 def setting(exp: Experiment, name: str) -> Any:
-    return exp.strategy.settings.get(name, strategy_settings.default(exp.strategy.name, name))
+    return strategy_settings.value(exp.strategy.name, exp.strategy.settings, name)
 
 
 def request(exp: Experiment) -> dict[str, Any]:

@@ -55,7 +55,7 @@ Screened = Screen | Pick
 
 
 def _setting(exp: Experiment, name: str) -> Any:
-    return exp.strategy.settings.get(name, strategy_settings.default(exp.strategy.name, name))
+    return strategy_settings.value(exp.strategy.name, exp.strategy.settings, name)
 
 
 def enabled(exp: Experiment) -> bool:

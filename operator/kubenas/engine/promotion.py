@@ -49,7 +49,7 @@ def next_promotion(ctx: SearchContext) -> Promotion | None:
 
 def _setting(ctx: SearchContext, name: str) -> Any:
     strategy = ctx.experiment.strategy
-    return strategy.settings.get(name, strategy_settings.default(strategy.name, name))
+    return strategy_settings.value(strategy.name, strategy.settings, name)
 
 
 def promotable(ctx: SearchContext, rung: int) -> list[int]:

@@ -125,7 +125,7 @@ class Strategy(ABC):
         return strategy_settings.STRATEGIES[cls.name]
 
     def setting(self, name: str) -> Any:
-        return self.settings.get(name, strategy_settings.default(self.name, name))
+        return strategy_settings.value(self.name, self.settings, name)
 
     @abstractmethod
     def propose(self, ctx: SearchContext) -> Architecture | None:
