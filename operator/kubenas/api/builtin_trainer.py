@@ -19,13 +19,12 @@ from kubenas_trainer.catalog import (
     DATASETS,
     FAMILIES,
     METRICS,
-    ONE_SHOT_FAMILIES,
-    SUPERNET_METHODS,
     Family,
     Param,
+    Setting,
 )
 
-from kubenas.api.openapi import cel_list, rule
+from kubenas.api.openapi import Schema, cel_list, rule
 from kubenas.api.types import Experiment
 
 # Tabular runs answer trials from a table: no trainer at all.
@@ -57,14 +56,6 @@ def rules() -> list[dict[str, str]]:
              f"the built-in trainer reports only {', '.join(METRICS)}",
              field_path=".objective"),
     ]
-    one_shot = f"has(self.strategy.name) && self.strategy.name in {cel_list(SUPERNET_METHODS)}"
-    prescreen = ("(has(self.strategy.settings) && has(self.strategy.settings.prescreen) && "
-                 "self.strategy.settings.prescreen > 0)")
-    out.append(rule(f"!{BUILTIN} || !(({one_shot}) || {prescreen}) || "
-                    f"self.searchSpace.family in {cel_list(ONE_SHOT_FAMILIES)}",
-                    f"the built-in trainer has supernets and zero-cost screens for "
-                    f"{' and '.join(ONE_SHOT_FAMILIES)} only; {CUSTOM_HINT}",
-                    field_path=".searchSpace.family"))
     for family in FAMILIES.values():
         out += _family_rules(family)
     return out
@@ -176,3 +167,23 @@ def _largest(exp: Experiment, name: str) -> int | None:
                       if isinstance(v, int | float) and not isinstance(v, bool)]
             return int(max(values)) if values else None
     return None
+
+
+def setting_schema(setting: Setting, description: str | None = None,
+                   enum: bool = True) -> Schema:
+    """The API schema of a trainer catalog setting: a `spec.training` field, or a one-shot
+    method's strategy setting (which the trainer receives in KUBENAS_SUPERNET)."""
+    schema: Schema = {"type": setting.kind, "description": description or setting.description}
+    if setting.default is not None:
+        schema["default"] = setting.default
+    if setting.enum and enum:
+        schema["enum"] = list(setting.enum)
+    if setting.minimum is not None:
+        schema["minimum"] = setting.minimum
+        if setting.exclusive_minimum:
+            schema["exclusiveMinimum"] = True
+    if setting.maximum is not None:
+        schema["maximum"] = setting.maximum
+    if setting.kind == "string":
+        schema["minLength"] = 1
+    return schema

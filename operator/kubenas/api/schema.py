@@ -9,9 +9,17 @@ unknown fields are errors locally (as with `kubectl apply --validate=strict`).
 
 from __future__ import annotations
 
-from kubenas_trainer.catalog import DATASETS, PATH_DATASETS, QUANTIZATIONS, TRAINING, Setting
+from kubenas_trainer.catalog import (
+    DATASETS,
+    ONE_SHOT_FAMILIES,
+    PATH_DATASETS,
+    QUANTIZATIONS,
+    TRAINING,
+    Setting,
+)
 
 from kubenas.api import builtin_trainer, strategy_settings
+from kubenas.api.builtin_trainer import BUILTIN, CUSTOM_HINT, setting_schema
 from kubenas.api.openapi import (
     Schema,
     array,
@@ -189,6 +197,11 @@ def _one_shot_rules() -> list[dict[str, str]]:
              "))", f"one-shot search ({names}) and strategy.settings.prescreen search one "
              "operation list (a choice with repeat); give every other parameter one value",
              field_path=".searchSpace.parameters"),
+        rule(f"!{BUILTIN} || !({ONE_SHOT} || {PRESCREEN}) || "
+             f"self.searchSpace.family in {cel_list(ONE_SHOT_FAMILIES)}",
+             f"the built-in trainer has supernets and zero-cost screens for "
+             f"{' and '.join(ONE_SHOT_FAMILIES)} only; {CUSTOM_HINT}",
+             field_path=".searchSpace.family"),
         rule(f"!({ONE_SHOT} || {PRESCREEN}) || !has(self.tabular)",
              "a table cannot answer a supernet or zero-cost trial; use a multi-trial "
              "strategy without prescreen", field_path=".tabular"),
@@ -257,23 +270,10 @@ def fidelity_schema() -> Schema:
 
 
 def _setting(setting: Setting) -> Schema:
-    description = setting.description
-    if setting.name == "dataset":
-        description += " A custom trainer may accept others."
-    schema: Schema = {"type": setting.kind, "description": description}
-    if setting.default is not None:
-        schema["default"] = setting.default
-    if setting.enum and setting.name != "dataset":
-        schema["enum"] = list(setting.enum)
-    if setting.minimum is not None:
-        schema["minimum"] = setting.minimum
-        if setting.exclusive_minimum:
-            schema["exclusiveMinimum"] = True
-    if setting.maximum is not None:
-        schema["maximum"] = setting.maximum
-    if setting.kind == "string":
-        schema["minLength"] = 1
-    return schema
+    if setting.name == "dataset":  # a custom trainer may take other datasets
+        return setting_schema(setting, setting.description + " A custom trainer may accept "
+                              "others.", enum=False)
+    return setting_schema(setting)
 
 
 def training_schema() -> Schema:

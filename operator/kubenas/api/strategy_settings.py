@@ -18,6 +18,7 @@ from kubenas_trainer.catalog import (
     Setting,
 )
 
+from kubenas.api.builtin_trainer import setting_schema
 from kubenas.api.openapi import Schema, array, boolean, integer, number, obj, string
 from kubenas.api.validate import FieldError, validate
 
@@ -86,16 +87,8 @@ def one_shot_settings(method: str) -> dict[str, Schema]:
 
 def _trainer_setting(setting: Setting) -> Schema:
     description = setting.description.split(": ", 1)[-1]  # drop the "darts, drnas:" prefix
-    description = description[0].upper() + description[1:]
-    if setting.kind == "integer":
-        return integer(description, minimum=_int(setting.minimum), maximum=_int(setting.maximum),
-                       default=setting.default)
-    return number(description, minimum=setting.minimum, maximum=setting.maximum,
-                  exclusive_minimum=setting.exclusive_minimum or None, default=setting.default)
+    return setting_schema(setting, description[0].upper() + description[1:])
 
-
-def _int(bound: float | None) -> int | None:
-    return None if bound is None else int(bound)
 
 _POPULATION = "Architectures in the population."
 STRATEGIES: dict[str, StrategyInfo] = {s.name: s for s in (
