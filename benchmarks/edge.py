@@ -301,10 +301,17 @@ def quick(setup: Setup) -> Setup:
 
 
 def write(report: dict[str, Any], out: Path) -> None:
+    write_report(report, out, "edge", markdown, plot)
+
+
+def write_report(report: dict[str, Any], out: Path, name: str,
+                 markdown: Callable[[dict[str, Any]], str],
+                 plot: Callable[[dict[str, Any], Path], None]) -> None:
+    """A benchmark's <name>.json (strict JSON), .md and .png under `out`; print the table."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "edge.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    (out / "edge.md").write_text(markdown(report))
-    plot(report, out / "edge.png")
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    (out / f"{name}.md").write_text(markdown(report))
+    plot(report, out / f"{name}.png")
     print(markdown(report))
 
 

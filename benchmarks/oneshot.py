@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from edge import raw_dataset, split_test
+from edge import raw_dataset, split_test, write_report
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 PARAM_FREE = {"none", "skip_connect", "avg_pool_3x3"}
@@ -294,11 +294,7 @@ def main() -> int:
 
 
 def write(report: dict[str, Any], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "oneshot.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    (out / "oneshot.md").write_text(markdown(report))
-    plot(report, out / "oneshot.png")
-    print(markdown(report))
+    write_report(report, out, "oneshot", markdown, plot)
 
 
 def markdown(report: dict[str, Any]) -> str:
