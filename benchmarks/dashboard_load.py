@@ -1,7 +1,8 @@
 """How long the dashboard takes to answer for a 2,000-trial run.
 
 Runs a 2,000-trial random search on the NAS-Bench-201 table (a tabular run: seconds), serves
-its run folder with `kubenas dashboard`'s server in this process, and times each request the
+its run folder with `kubenas dashboard`'s server in this process (which, like `kubenas
+dashboard`, reads the folder before it serves: timed on its own), and times each request the
 page makes: the page and its scripts, the experiments list, the experiment's charts, the
 first page of trials (sorted by value) and one trial; the first time (cold) and the median
 of five more (the server reuses an unchanged experiment's charts). Then it opens the
@@ -59,17 +60,23 @@ def timed(url: str) -> tuple[float, int]:
     return time.perf_counter() - start, size
 
 
-def serve(run: Path) -> tuple[ThreadingHTTPServer, str]:
-    """A dashboard server of its own, so that each measurement starts cold."""
-    server = make_server(LocalRuns(run), "127.0.0.1", 0, 3.0)
+def serve(run: Path) -> tuple[ThreadingHTTPServer, str, float]:
+    """A dashboard server of its own, so that each measurement starts cold: it has read the
+    folder, as `kubenas dashboard` does before it serves, and built no answer. Also returns
+    the seconds that read took."""
+    start = time.perf_counter()
+    source = LocalRuns(run)
+    source.check()
+    read_s = time.perf_counter() - start
+    server = make_server(source, "127.0.0.1", 0, 3.0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+    return server, f"http://127.0.0.1:{server.server_address[1]}/", read_s
 
 
 def browser_open_s(url: str) -> list[float]:
     """Seconds from navigating to `url` until everything in DRAWN is on the page: cold (a
-    running browser, an empty HTTP cache and a server that has read nothing), then REPEATS
-    more."""
+    running browser, an empty HTTP cache and a server that has built no answer yet), then
+    REPEATS more."""
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -100,7 +107,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "nb201"
         make_run(run, args.trials)
-        server, base = serve(run)
+        server, base, read_s = serve(run)
         best = json.loads((run / "result.json").read_text())["bestTrial"]["name"]
         requests = {
             "page (index.html, app.js, app.css, echarts.min.js)": [
@@ -123,15 +130,17 @@ def main() -> None:
                          "median_s": round(statistics.median(again), 4),
                          "max_s": round(max(again), 4), "bytes": runs[0][1]})
         server.shutdown()
-        server, base = serve(run)
+        server, base, _ = serve(run)
         opened = browser_open_s(base + "#/exp/nb201")
         server.shutdown()
     # What the page needs before it has drawn the experiment page once, cold.
     first_view = sum(r["first_s"] for r in rows if not r["request"].startswith("one"))
-    report = {"trials": args.trials, "repeats": REPEATS, "requests": rows,
+    report = {"trials": args.trials, "repeats": REPEATS, "server_read_s": round(read_s, 4),
+              "requests": rows,
               "experiment_page_s": round(first_view, 4),
               "browser_open_first_s": round(opened[0], 4),
               "browser_open_median_s": round(statistics.median(opened[1:]), 4)}
+    print(f"server start, reading the run folder: {read_s:.3f} s")
     for r in rows:
         print(f"{r['request']:<55} {r['first_s'] * 1000:8.1f} ms first, "
               f"{r['median_s'] * 1000:8.1f} ms median after ({r['max_s'] * 1000:.1f} max), "

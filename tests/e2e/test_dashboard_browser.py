@@ -144,9 +144,13 @@ def wait(driver: WebDriver, check: Callable[[WebDriver], T], timeout: float = 15
                          ignored_exceptions=(WebDriverException, LookupError)).until(check)
 
 
-def shot(driver: WebDriver, name: str) -> None:
+def shot(driver: WebDriver, name: str, at: str | None = None) -> None:
+    """A screenshot of the page's top, or scrolled to the element `at`."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.execute_script("window.scrollTo(0, 0)")
+    if at is None:
+        driver.execute_script("window.scrollTo(0, 0)")
+    else:
+        driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", at)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
@@ -547,6 +551,40 @@ def test_three_objectives_choose_the_pareto_axes(driver: WebDriver, tmp_path: Pa
                                                           metrics["params_m"]])
         assert moved
         shot(driver, "pareto-three-objectives")
+    finally:
+        driver.get("about:blank")
+        dashboard.stop()
+
+
+def test_a_one_shot_search_shows_its_operation_weights(driver: WebDriver,
+                                                        tmp_path: Path) -> None:
+    """The one-shot example with the real trainer at a tiny budget: the heatmap holds
+    result.json's oneShot weights, outlines the derived ops, and lists the candidates."""
+    manifest = yaml.safe_load((REPO / "examples" / "oneshot-digits.yaml").read_text())
+    manifest["spec"]["strategy"]["settings"] = {"supernetEpochs": 1, "retrain": 2}
+    manifest["spec"]["training"]["epochs"] = 1
+    (tmp_path / "oneshot.yaml").write_text(yaml.safe_dump(manifest))
+    kubenas("run", str(tmp_path / "oneshot.yaml"), "--out", str(tmp_path / "oneshot"),
+            "--plain")
+    shot_status = json.loads((tmp_path / "oneshot" / "result.json").read_text())["oneShot"]
+    dashboard = Dashboard("--runs", str(tmp_path / "oneshot"))
+    try:
+        open_page(driver, dashboard.url + "#/exp/oneshot", "#chart-oneshot canvas")
+        cells = wait(driver, lambda d: chart_series(d, "chart-oneshot"))[0]["data"]
+        drawn = {(s, o): w for s, o, w in (c["value"] for c in cells)}
+        weights = shot_status["weights"]["edges"]
+        assert drawn == {(s, o): w for s, row in enumerate(weights) for o, w in enumerate(row)}
+        ops = manifest["spec"]["searchSpace"]["parameters"][0]["choice"]
+        outlined = sorted((s, ops[o]) for s, o, _ in
+                          (c["value"] for c in cells if "itemStyle" in c))
+        assert outlined == list(enumerate(shot_status["architecture"]["edges"]))
+        table = wait(driver, lambda d: rows(d, "#oneshot-candidates") or None)
+        assert [r["trial"] for r in table] == [c["trial"] for c in shot_status["candidates"]]
+        assert [r["value"] for r in table] == [fmt(c["value"])
+                                               for c in shot_status["candidates"]]
+        assert [json.loads(r["architecture"]) for r in table] == \
+            [c["architecture"]["edges"] for c in shot_status["candidates"]]
+        shot(driver, "one-shot-weights", at="#chart-oneshot-card")
     finally:
         driver.get("about:blank")
         dashboard.stop()

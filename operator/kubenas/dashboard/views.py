@@ -149,6 +149,7 @@ def overview(s: Snapshot) -> dict[str, Any]:
         "opFrequency": op_frequency(exp, trials, board),
         "curves": curves(exp, trials, board),
         "promotions": promotions(exp, trials),
+        "oneShot": one_shot_view(exp, s.status),
     }
 
 
@@ -239,8 +240,9 @@ def parallel_view(exp: Experiment, trials: Sequence[Trial],
                   board: Sequence[Trial]) -> dict[str, Any]:
     """Search parameters and objectives of the best succeeded trials (one per network)."""
     chosen = list(board[:PARALLEL_LIMIT])
+    columns = slots(exp, trials)
     dims: list[dict[str, Any]] = []
-    for p, i in slots(exp, trials):
+    for p, i in columns:
         if p.kind == "choice":
             values = [_label(v) for v in p.choices]
             if any(_slot_value(t.arch, p, i) is None for t in chosen):
@@ -254,7 +256,7 @@ def parallel_view(exp: Experiment, trials: Sequence[Trial],
     rows = []
     for t in chosen:
         row: list[Any] = []
-        for p, i in slots(exp, trials):
+        for p, i in columns:
             value = _slot_value(t.arch, p, i)
             row.append(_label(value) if p.kind == "choice" else value)
         row.extend(t.metrics.get(o.metric) for o in exp.objective.all)
@@ -282,6 +284,44 @@ def op_frequency(exp: Experiment, trials: Sequence[Trial],
             cells.append([s, values.index(label), n])
     return {"slots": [_slot_name(p, i) for p, i in chosen], "values": values, "counts": cells,
             "trials": [trial_name(exp.name, t.index) for t in top]}
+
+
+def one_shot_view(exp: Experiment, status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """status.oneShot as a heatmap of the supernet's operation weights (one row per slot of
+    the searched op list, one column per operation) with the derived op of each slot, and
+    the candidates with their supernet score and retrained value. None for a multi-trial
+    search."""
+    shot = status.get("oneShot")
+    if not isinstance(shot, Mapping):
+        return None
+    weights = _mapping(shot.get("weights"))
+    derived = _mapping(shot.get("architecture"))
+    searched = next((p for p in exp.space.parameters if p.name in weights and p.choices),
+                    None)
+    out: dict[str, Any] = {k: shot.get(k) for k in ("method", "trial", "phase", "weightKind")}
+    out.update(parameter=None, slots=[], ops=[], weights=[], derived=[])
+    if searched is not None:
+        ops = [_label(v) for v in searched.choices]
+        rows = weights[searched.name]
+        picked = derived.get(searched.name)
+        out.update(parameter=searched.name, ops=ops,
+                   slots=[f"{searched.name}[{i}]" for i in range(len(rows))],
+                   weights=[[i, j, w] for i, row in enumerate(rows) for j, w in enumerate(row)
+                            if j < len(ops) and _finite(w)],
+                   derived=[_label(v) for v in picked] if isinstance(picked, list) else [])
+    out["candidates"] = [
+        {"architecture": c.get("architecture"), "score": c.get("score"),
+         "trial": c.get("trial"), "value": c.get("value")}
+        for c in shot.get("candidates", []) if isinstance(c, Mapping)]
+    return out
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _curve_points(t: Trial, limit: int) -> list[list[float]]:

@@ -190,3 +190,32 @@ def test_a_running_trial_has_a_duration_so_far() -> None:
     rows = views.trials_page(snap(exp, trials), TrialQuery(), now=131.0)["rows"]
     assert [r["duration"] for r in rows] == [10.0, 30.0, None]
     assert views.trials_page(snap(exp, trials), TrialQuery())["rows"][1]["duration"] is None
+
+
+def test_one_shot_view_is_the_status_weights_as_a_heatmap() -> None:
+    exp = experiment()
+    shot = {"method": "drnas", "trial": "t-0", "phase": "Succeeded", "weightKind": "probability",
+            "architecture": {"depth": 2, "op": ["c", "a"], "width": 8},
+            "weights": {"op": [[0.2, 0.3, 0.5], [0.6, 0.1, float("nan")]]},
+            "candidates": [{"architecture": {"depth": 2, "op": ["c", "a"], "width": 8},
+                            "score": 0.4, "trial": "t-1", "value": 0.9},
+                           {"architecture": {"depth": 2, "op": ["b", "a"], "width": 8},
+                            "score": 0.3}]}
+    view = views.overview(snap(exp, [trial(1, ["c", "a"], 0.9)], {"oneShot": shot}))["oneShot"]
+    assert (view["method"], view["trial"], view["weightKind"]) == ("drnas", "t-0",
+                                                                   "probability")
+    assert view["parameter"] == "op" and view["ops"] == ["a", "b", "c"]
+    assert view["slots"] == ["op[0]", "op[1]"] and view["derived"] == ["c", "a"]
+    # Row by row, column by column; the non-finite weight is left out, not drawn as 0.
+    assert view["weights"] == [[0, 0, 0.2], [0, 1, 0.3], [0, 2, 0.5], [1, 0, 0.6], [1, 1, 0.1]]
+    assert [(c["trial"], c["score"], c["value"]) for c in view["candidates"]] == \
+        [("t-1", 0.4, 0.9), (None, 0.3, None)]
+
+
+def test_one_shot_view_before_the_supernet_derived_and_for_multi_trial_search() -> None:
+    exp = experiment()
+    pending = views.overview(snap(exp, [], {"oneShot": {"method": "spos", "trial": "t-0",
+                                                        "phase": "Running"}}))["oneShot"]
+    assert pending["phase"] == "Running" and pending["weights"] == [] and \
+        pending["candidates"] == []
+    assert views.overview(snap(exp, [], {"phase": "Running"}))["oneShot"] is None

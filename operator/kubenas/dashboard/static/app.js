@@ -120,6 +120,7 @@ async function showExperiment(id) {
   drawParallel(data);
   drawOps(data);
   drawCurves(data);
+  drawOneShot(data);
   fillPromotions(data);
   fillTrials(page);
 }
@@ -144,11 +145,15 @@ function experimentSkeleton(data) {
     data.pareto ? section("chart-pareto", "Pareto front", axes) : null,
     section("chart-parallel", "Parallel coordinates (best trials)", null, "wide"),
     section("chart-ops", "Operations by slot among the top trials"),
-    section("chart-curves", "Learning curves")];
+    section("chart-curves", "Learning curves"),
+    data.oneShot ? section("chart-oneshot", `Operation weights of the ${data.oneShot.method} supernet`, null, "wide") : null];
   return el("div", { id: "experiment-page" },
     el("h1", {}, el("a", { href: "#/", text: "Experiments" }), " / ", el("span", { id: "exp-name", text: exp.name })),
     el("dl", { class: "summary", id: "summary" }),
     el("div", { class: "grid" }, charts),
+    data.oneShot ? el("section", { class: "card", id: "oneshot-card" }, el("h2", { text: "One-shot candidates, retrained" }),
+      el("table", { id: "oneshot-candidates" }, el("thead", {}, el("tr", {}, ["candidate", "architecture", "supernet score",
+        "retrain trial", "retrained value"].map((h) => el("th", { text: h })))), el("tbody"))) : null,
     el("section", { class: "card", id: "promotions-card", hidden: true }, el("h2", { text: "Promotions" }),
       el("table", { id: "promotions" }, el("thead", {}, el("tr", {}, ["trial", "budget", "value", "promoted from",
         "parent budget", "parent value"].map((h) => el("th", { text: h })))), el("tbody"))),
@@ -221,7 +226,7 @@ function drawBestSoFar(data) {
     legend: { data: ["trial", "infeasible", "best so far"], top: 0, right: 10 }, grid: { left: 60, right: 20, top: 40, bottom: 45 },
     xAxis: { type: "value", name: data.timeUnit, nameLocation: "middle", nameGap: 25 },
     yAxis: { type: "value", name: series.metric, scale: true },
-    series: [{ name: "trial", type: "scatter", symbolSize: 5, data: series.points.filter((p) => p[3]), itemStyle: { opacity: 0.55 } },
+    series: [{ name: "trial", type: "scatter", symbolSize: 5, large: true, largeThreshold: 500, data: series.points.filter((p) => p[3]), itemStyle: { opacity: 0.55 } },
       { name: "infeasible", type: "scatter", symbolSize: 5, data: series.points.filter((p) => !p[3]), itemStyle: { color: "#bbb" } },
       { name: "best so far", type: "line", step: "end", symbol: "none", data: series.best, lineStyle: { width: 2 } }],
   });
@@ -281,6 +286,43 @@ function drawOps(data) {
       inRange: { color: ["#f6f8fa", "#0969da"] } },
     series: [{ type: "heatmap", data: view.counts, label: { show: true } }],
   });
+}
+
+// A one-shot search: the supernet's weight (or spos's sampling frequency) of each op in each
+// slot, the derived op outlined, on a colour scale from the smallest weight to the largest
+// (after a short search they sit close to uniform).
+function drawOneShot(data) {
+  const view = data.oneShot;
+  if (!view) return;
+  fillCandidates(view);
+  note("chart-oneshot", view.weights.length ? "" : `No weights yet: the supernet trial ${view.trial || ""} is ${(view.phase || "pending").toLowerCase()}.`);
+  if (!view.weights.length) return;
+  const kind = view.weightKind === "frequency" ? "sampling frequency" : "probability";
+  const values = view.weights.map((w) => w[2]);
+  const derived = (w) => view.derived[w[0]] === view.ops[w[1]];
+  chart("chart-oneshot", {
+    animation: false,
+    tooltip: { formatter: (p) => `${view.slots[p.value[0]]} = ${view.ops[p.value[1]]}: ${kind} ${fmt(p.value[2])}${derived(p.value) ? " (derived)" : ""}` },
+    grid: { left: 110, right: 20, top: 20, bottom: 70 },
+    xAxis: { type: "category", data: view.slots },
+    yAxis: { type: "category", data: view.ops },
+    visualMap: { min: Math.min(...values), max: Math.max(...values), precision: 4, orient: "horizontal", left: "center", bottom: 0,
+      itemHeight: 120, inRange: { color: ["#f6f8fa", "#8250df"] } },
+    series: [{ type: "heatmap", label: { show: true, formatter: (p) => fmt(p.value[2]) },
+      data: view.weights.map((w) => derived(w) ? { value: w, itemStyle: { borderColor: "#cf222e", borderWidth: 2 } } : { value: w }) }],
+  });
+}
+
+function fillCandidates(view) {
+  const body = document.querySelector("#oneshot-candidates tbody");
+  if (!body) return;
+  const id = state.query.id;
+  body.replaceChildren(...view.candidates.map((c, i) => el("tr", { "data-trial": c.trial || "" },
+    el("td", { "data-field": "candidate", class: "num", text: i + 1 }),
+    el("td", { "data-field": "architecture" }, el("code", { text: JSON.stringify(view.parameter && c.architecture ? c.architecture[view.parameter] : c.architecture) })),
+    el("td", { "data-field": "score", class: "num", text: fmt(c.score) }),
+    el("td", { "data-field": "trial" }, c.trial ? el("a", { href: trialLink(id, c.trial), text: c.trial }) : "–"),
+    el("td", { "data-field": "value", class: "num", text: fmt(c.value) }))));
 }
 
 function drawCurves(data) {
