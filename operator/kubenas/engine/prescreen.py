@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import spearmanr
-
 from kubenas.api import strategy_settings
 from kubenas.api.trials import Trial, objective_value, trial_name
 from kubenas.api.types import Experiment
@@ -91,6 +89,8 @@ def guard(exp: Experiment, trials: Sequence[Trial]) -> list[ProxyCheck] | None:
 def _spearman(pairs: list[tuple[float, float]]) -> float | None:
     if len(pairs) < 3 or len({p for p, _ in pairs}) < 2 or len({s for _, s in pairs}) < 2:
         return None
+    from scipy.stats import spearmanr  # here: scipy.stats costs every kubenas command 1.6 s
+
     rho = float(spearmanr([p for p, _ in pairs], [s for _, s in pairs]).statistic)
     return rho if math.isfinite(rho) else None
 
