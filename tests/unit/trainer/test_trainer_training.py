@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from kubenas_trainer import nodynamo
 from kubenas_trainer.__main__ import main
 from kubenas_trainer.contract import TrainingConfig
 from kubenas_trainer.data import load_dataset
@@ -150,3 +153,30 @@ def test_the_encoder_never_writes_a_bare_nan() -> None:
                                             "curve": [None, 0.5]}
     with pytest.raises(ValueError, match="JSON compliant"):
         encode({**result, "metrics": {"val_loss": float("nan")}})
+
+
+@pytest.mark.parametrize(("kind", "settings"), [
+    (torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}),
+    (torch.optim.AdamW, {"lr": 1e-2, "weight_decay": 1e-2}),
+    (torch.optim.Adam, {"lr": 3e-3, "betas": (0.5, 0.999), "weight_decay": 1e-3})])
+def test_an_optimizer_without_dynamo_updates_bit_identically(
+        kind: type[torch.optim.Optimizer], settings: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    plain = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    lean = copy.deepcopy(plain)
+    optimizers = [kind(plain.parameters(), **settings),
+                  nodynamo.optimizer(kind, lean.parameters(), **settings)]
+    data = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        x, y = torch.randn(32, 8, generator=data), torch.randint(0, 3, (32,), generator=data)
+        for model, optimizer in zip((plain, lean), optimizers, strict=True):
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), lean.parameters(),
+                                                 strict=True))
+    states = [o.state_dict()["state"] for o in optimizers]
+    assert states[0].keys() == states[1].keys()
+    for key, state in states[0].items():
+        assert all(torch.equal(v, states[1][key][k]) if torch.is_tensor(v) else
+                   v == states[1][key][k] for k, v in state.items())

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Dirichlet, kl_divergence
 
+from .. import nodynamo
 from ..contract import SupernetConfig
 from ..oplist import Path
 from ..train import autocast
@@ -79,8 +80,9 @@ class GradientMethod(Method):
         shape = (supernet.space.slots, len(supernet.space.choices))
         init = ALPHA_INIT_STD * torch.randn(shape, generator=self.generator)
         self.alpha = nn.Parameter(init.to(arch_x.device))
-        self.optimizer = torch.optim.Adam([self.alpha], lr=config.arch_learning_rate,
-                                          betas=ARCH_BETAS, weight_decay=ARCH_WEIGHT_DECAY)
+        self.optimizer = nodynamo.optimizer(torch.optim.Adam, [self.alpha],
+                                            lr=config.arch_learning_rate, betas=ARCH_BETAS,
+                                            weight_decay=ARCH_WEIGHT_DECAY)
         self.arch_x, self.arch_y, self.batch = arch_x, arch_y, min(batch, len(arch_x))
         self.order = torch.empty(0, dtype=torch.long)
         self.parameter_free = supernet.parameter_free()
