@@ -64,7 +64,7 @@ class Setup:
 
 ONE_SHOT = ("darts", "drnas", "spos")
 # method -> (strategy name, settings). One-shot methods retrain their best candidate (each
-# trainer process costs ~7 CPU-s before it trains, so a retrain is dear at this scale); spos
+# trainer process costs ~3 CPU-s before it trains, so a retrain is dear at this scale); spos
 # evolves 10 paths for 3 generations (its defaults score ~220 paths, 14 s on digits).
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "darts": ("darts", {"retrain": 1}),
